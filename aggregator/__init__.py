@@ -1,0 +1,1 @@
+"""Aggregator Platform: PoD portfolio, baselines, offers, dispatch, customer remuneration."""

@@ -1,0 +1,71 @@
+"""Events of the PoD registry (Platone flow 0: an aggregator registers its customers' PoDs)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.catalog import EventPayload, event_type
+from ledger.topics import Topic
+
+Identifier = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
+
+
+class GridLocation(BaseModel):
+    """Where a PoD sits: secondary substation → MV feeder → primary substation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    primary_substation: str = Identifier
+    mv_feeder: str = Identifier
+    secondary_substation: str = Identifier
+
+
+class MaxFlexibility(BaseModel):
+    """A PoD's flexibility limits (MARKET_RULES.md "Participants and places").
+
+    "up" lowers the PoD's net withdrawal, "down" raises it; P in kW, Q in kVAr.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    up_p_kw: float = Field(ge=0)
+    down_p_kw: float = Field(ge=0)
+    up_q_kvar: float = Field(ge=0)
+    down_q_kvar: float = Field(ge=0)
+
+
+FlexibilityType = Literal["continuous", "discrete"]
+
+
+@event_type("PodRegistered", topic=Topic.REGISTRY, key="pod_id")
+class PodRegistered(EventPayload):
+    """An aggregator registered a customer's point of delivery."""
+
+    pod_id: str = Identifier
+    aggregator_id: str = Identifier
+    customer_id: str = Identifier
+    location: GridLocation
+    max_flexibility: MaxFlexibility
+    flexibility_type: FlexibilityType = "continuous"
+    settlement_mechanism_id: str | None = None
+
+
+@event_type("PodUpdated", topic=Topic.REGISTRY, key="pod_id")
+class PodUpdated(EventPayload):
+    """The aggregator changed a PoD's flexibility limits or type."""
+
+    pod_id: str = Identifier
+    aggregator_id: str = Identifier
+    max_flexibility: MaxFlexibility
+    flexibility_type: FlexibilityType
+
+
+@event_type("PodUnregistered", topic=Topic.REGISTRY, key="pod_id")
+class PodUnregistered(EventPayload):
+    """The aggregator withdrew a PoD from the market; its history stays."""
+
+    pod_id: str = Identifier
+    aggregator_id: str = Identifier
+    reason: str = Field(min_length=1, max_length=500)

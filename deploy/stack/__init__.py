@@ -1,0 +1,1 @@
+"""Start, stop and inspect the services of the local stack (``flexmarket stack``)."""

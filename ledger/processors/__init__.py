@@ -1,0 +1,1 @@
+"""Stream processors of the ledger: thin Faust agents around ``ledger.projection``."""

@@ -1,0 +1,124 @@
+"""From Kafka records to read-model changes: pure rules, no database.
+
+A record becomes either a projected event with the row changes it implies, or a dead
+letter with the reason. Read-model rules are keyed by event type; a type without a rule
+is still projected into ``events``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aggregator.domain.events import PodRegistered, PodUnregistered, PodUpdated
+from ledger.catalog import typed_payload
+from ledger.envelope import Event, parse_event
+from ledger.errors import InvalidEvent
+
+MAX_RAW_CHARS = 100_000
+
+
+@dataclass(frozen=True)
+class Record:
+    """A Kafka record as the projector received it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass(frozen=True)
+class RowChange:
+    """Insert-or-replace (``upsert``) or ``update`` one row of a read-model table."""
+
+    table: str
+    op: Literal["upsert", "update"]
+    values: dict[str, Any]
+    key: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Projected:
+    record: Record
+    event: Event
+    changes: list[RowChange] = field(default_factory=list)
+
+    def event_row(self) -> dict[str, Any]:
+        e = self.event
+        return {"event_id": str(e.event_id), "type": e.type, "version": e.version,
+                "occurred_at": e.occurred_at, "actor": e.actor, "key": e.key,
+                "payload": e.payload, "hash": e.hash, "topic": self.record.topic,
+                "partition": self.record.partition, "offset": self.record.offset}
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    record: Record
+    code: str
+    reason: str
+
+    def row(self) -> dict[str, Any]:
+        raw = (self.record.value or b"").decode("utf-8", errors="replace")[:MAX_RAW_CHARS]
+        return {"topic": self.record.topic, "partition": self.record.partition,
+                "offset": self.record.offset, "code": self.code,
+                "reason": self.reason[:2000], "raw": raw}
+
+
+# A rule receives the event and its payload already validated against the catalog model.
+Rule = Callable[[Event, Any], list[RowChange]]
+_RULES: dict[str, Rule] = {}
+
+
+def rule(event_type: str) -> Callable[[Rule], Rule]:
+    """Declare the read-model changes an event type implies."""
+
+    def register(fn: Rule) -> Rule:
+        _RULES[event_type] = fn
+        return fn
+
+    return register
+
+
+def project(record: Record) -> Projected | DeadLetter:
+    """Decode, check and translate one record; never raises for bad input."""
+    if record.value is None:
+        return DeadLetter(record, "EVENT_EMPTY", "record has no value")
+    try:
+        event = parse_event(record.value)
+        payload = typed_payload(event)
+    except InvalidEvent as exc:
+        return DeadLetter(record, exc.code, exc.message)
+    if record.key is not None and record.key.decode("utf-8", errors="replace") != event.key:
+        return DeadLetter(record, "RECORD_KEY_MISMATCH",
+                          "the Kafka record key differs from the event's key")
+    rule_fn = _RULES.get(event.type)
+    return Projected(record, event, rule_fn(event, payload) if rule_fn else [])
+
+
+def _pod_limits(payload: PodRegistered | PodUpdated) -> dict[str, Any]:
+    return {**payload.max_flexibility.model_dump(), "flexibility_type": payload.flexibility_type}
+
+
+@rule("PodRegistered")
+def _pod_registered(event: Event, payload: PodRegistered) -> list[RowChange]:
+    return [RowChange("pods", "upsert", {
+        "pod_id": payload.pod_id, "aggregator_id": payload.aggregator_id,
+        "customer_id": payload.customer_id, **payload.location.model_dump(),
+        **_pod_limits(payload), "settlement_mechanism_id": payload.settlement_mechanism_id,
+        "active": True, "registered_at": event.occurred_at,
+        "last_event_id": str(event.event_id)}, ("pod_id",))]
+
+
+@rule("PodUpdated")
+def _pod_updated(event: Event, payload: PodUpdated) -> list[RowChange]:
+    return [RowChange("pods", "update", {"pod_id": payload.pod_id, **_pod_limits(payload),
+                                         "last_event_id": str(event.event_id)}, ("pod_id",))]
+
+
+@rule("PodUnregistered")
+def _pod_unregistered(event: Event, payload: PodUnregistered) -> list[RowChange]:
+    return [RowChange("pods", "update", {"pod_id": payload.pod_id, "active": False,
+                                         "last_event_id": str(event.event_id)}, ("pod_id",))]

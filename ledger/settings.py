@@ -1,0 +1,65 @@
+"""Settings of every part, read from environment variables prefixed ``FLEXMARKET_``.
+
+Defaults run on one laptop: SQLite read models, a Kafka broker on loopback started by
+``flexmarket stack up``, and the in-process eth-tester chain. Settings are read when
+first asked for (``get_settings()``), never at import, so tests can set variables first.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """All of flexmarket's configuration; see the README's "Configuration" table."""
+
+    model_config = SettingsConfigDict(env_prefix="FLEXMARKET_", extra="ignore")
+
+    profile: str = Field("demo", description="demo | production; production refuses demo secrets")
+    var_dir: Path = Field(PROJECT_ROOT / "var", description="data, logs and pid files of the stack")
+
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
+    topic_prefix: str = Field("", description="prefix of every topic name (isolates test runs)")
+    topic_partitions: int = Field(4, ge=1, description="partitions of each catalog topic")
+    app_id: str = Field("flexmarket", description="Faust application id (consumer group)")
+
+    database_url: str = Field(
+        "", description="SQLAlchemy URL of the read models; default: SQLite under var/"
+    )
+    postgres_port: int = Field(5433, description="port of the PostgreSQL started by the stack")
+    postgres_password: str = Field("flexmarket", description="password of the flexmarket role")
+
+    chain_url: str = Field(
+        "eth-tester://", description="eth-tester:// (in process) or an http:// JSON-RPC node"
+    )
+    anvil_port: int = Field(8545, description="port of the anvil node started by the stack")
+
+    projector_batch_size: int = Field(2000, ge=1, description="events per projector transaction")
+    projector_batch_seconds: float = Field(0.2, gt=0, description="max wait to fill a batch (s)")
+
+    log_level: str = Field("WARNING", description="structured log level")
+
+    @property
+    def read_model_url(self) -> str:
+        """The read-model database URL, defaulting to a SQLite file under ``var_dir``."""
+        return self.database_url or f"sqlite:///{self.var_dir / 'flexmarket.db'}"
+
+    @property
+    def postgres_url(self) -> str:
+        """URL of the project's database on the PostgreSQL the stack starts."""
+        return (
+            f"postgresql+psycopg://flexmarket:{self.postgres_password}"
+            f"@127.0.0.1:{self.postgres_port}/flexmarket"
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""SQL read models: tables, the projector's writer, migrations and table digests."""

@@ -1,0 +1,75 @@
+"""The Kafka topics of the event catalog, with their partitioning and settings."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ledger.settings import Settings
+
+
+class Topic(StrEnum):
+    """Catalog topics (ARCHITECTURE.md "Event catalog"); values are the base names."""
+
+    REGISTRY = "registry"
+    SESSIONS = "sessions"
+    REQUESTS = "requests"
+    OFFERS = "offers"
+    OUTCOMES = "outcomes"
+    VALIDATIONS = "validations"
+    SETPOINTS = "setpoints"
+    READINGS = "readings"
+    SETTLEMENTS = "settlements"
+    ANCHORS = "anchors"
+    DEAD_LETTERS = "deadletters"
+
+
+# Never delete events (ARCHITECTURE.md: immutable); one broker needs min.insync.replicas=1.
+TOPIC_CONFIG: dict[str, str] = {
+    "cleanup.policy": "delete",
+    "retention.ms": "-1",
+    "retention.bytes": "-1",
+    "min.insync.replicas": "1",
+    "message.timestamp.type": "CreateTime",
+}
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    replication_factor: int
+    config: dict[str, str]
+
+
+def topic_name(settings: Settings, topic: Topic | str) -> str:
+    """The topic's name on the broker, with the deployment's prefix."""
+    return f"{settings.topic_prefix}{topic}"
+
+
+def catalog_topics(settings: Settings) -> list[TopicSpec]:
+    """Every topic the project creates, with explicit partitions and settings."""
+    return [TopicSpec(topic_name(settings, topic), settings.topic_partitions, 1, TOPIC_CONFIG)
+            for topic in Topic]
+
+
+def ensure_topics(settings: Settings) -> list[str]:
+    """Create the catalog topics that do not exist yet; returns the names created."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
+                             client_id=f"{settings.app_id}-admin")
+    try:
+        existing = set(admin.list_topics())
+        missing = [spec for spec in catalog_topics(settings) if spec.name not in existing]
+        if missing:
+            # Another process may create them between our list and our create.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics([NewTopic(s.name, s.partitions, s.replication_factor,
+                                              topic_configs=s.config) for s in missing])
+        return [spec.name for spec in missing]
+    finally:
+        admin.close()

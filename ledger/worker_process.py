@@ -1,0 +1,69 @@
+"""Run ``flexmarket worker`` as a child process with given settings (demo, tests, benchmarks)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from ledger.settings import Settings
+
+_ENV_FIELDS = ("var_dir", "kafka_bootstrap", "topic_prefix", "topic_partitions", "app_id",
+               "database_url", "projector_batch_size", "projector_batch_seconds", "log_level")
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that makes a child process see ``settings``."""
+    env = dict(os.environ)
+    for field in _ENV_FIELDS:
+        env[f"FLEXMARKET_{field.upper()}"] = str(getattr(settings, field))
+    env["FLEXMARKET_DATABASE_URL"] = settings.read_model_url
+    return env
+
+
+class WorkerProcess:
+    """A worker in its own process group, logging to ``log_file``."""
+
+    def __init__(self, settings: Settings, log_file: Path) -> None:
+        self.settings = settings
+        self.log_file = log_file
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> WorkerProcess:
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_file, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "ledger.cli", "worker"], env=settings_env(self.settings),
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True)
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no final offset commit (a crash)."""
+        self._signal(signal.SIGKILL)
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """SIGTERM and wait; SIGKILL after the timeout."""
+        if not self.alive():
+            return
+        self._signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=timeout_s)  # type: ignore[union-attr]
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def _signal(self, sig: signal.Signals) -> None:
+        if self.alive():
+            os.killpg(self.proc.pid, sig)  # type: ignore[union-attr]
+            self.proc.wait(timeout=30)  # type: ignore[union-attr]
+
+    def __enter__(self) -> WorkerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

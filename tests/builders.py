@@ -1,0 +1,93 @@
+"""Builders of valid domain values and events: one place for defaults, overrides per test.
+
+Every builder returns a valid value; a test overrides only the fields its rule is about
+(STYLE.md "Tests"). Defaults are fixed, so events built here hash the same on every run.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from aggregator.domain.events import (
+    GridLocation,
+    MaxFlexibility,
+    PodRegistered,
+    PodUnregistered,
+    PodUpdated,
+)
+from ledger.catalog import EventPayload
+from ledger.envelope import Event, seal
+from ledger.projection import Record
+
+# A UUIDv7 whose 48-bit time prefix is EVENT_AT in Unix milliseconds (0x01972fb54c1b).
+EVENT_ID = UUID("01972fb5-4c1b-7000-8000-000000000001")
+EVENT_AT = datetime(2025, 6, 2, 8, 15, 0, 123456, tzinfo=UTC)
+POD_ID = "POD-000001"
+AGGREGATOR_ID = "AGG-1"
+
+
+def make_location(**overrides: Any) -> GridLocation:
+    fields: dict[str, Any] = {"primary_substation": "PS-1", "mv_feeder": "MV-1-2",
+                              "secondary_substation": "SS-1-2-3"}
+    return GridLocation(**{**fields, **overrides})
+
+
+def make_max_flexibility(**overrides: Any) -> MaxFlexibility:
+    fields: dict[str, Any] = {"up_p_kw": 5.0, "down_p_kw": 3.0, "up_q_kvar": 2.0,
+                              "down_q_kvar": 1.0}
+    return MaxFlexibility(**{**fields, **overrides})
+
+
+def make_pod_registered(**overrides: Any) -> PodRegistered:
+    fields: dict[str, Any] = {"pod_id": POD_ID, "aggregator_id": AGGREGATOR_ID,
+                              "customer_id": "CUST-1", "location": make_location(),
+                              "max_flexibility": make_max_flexibility(),
+                              "flexibility_type": "continuous",
+                              "settlement_mechanism_id": None}
+    return PodRegistered(**{**fields, **overrides})
+
+
+def make_pod_updated(**overrides: Any) -> PodUpdated:
+    fields: dict[str, Any] = {"pod_id": POD_ID, "aggregator_id": AGGREGATOR_ID,
+                              "max_flexibility": make_max_flexibility(up_p_kw=7.5),
+                              "flexibility_type": "discrete"}
+    return PodUpdated(**{**fields, **overrides})
+
+
+def make_pod_unregistered(**overrides: Any) -> PodUnregistered:
+    fields: dict[str, Any] = {"pod_id": POD_ID, "aggregator_id": AGGREGATOR_ID,
+                              "reason": "customer left the aggregator"}
+    return PodUnregistered(**{**fields, **overrides})
+
+
+def make_event(payload: EventPayload | dict[str, Any] | None = None, **overrides: Any) -> Event:
+    """A sealed event with a fixed id and time; a ``PodRegistered`` of POD_ID by default.
+
+    A typed ``payload`` sets ``type``, ``version`` and ``key`` from its catalog entry; a
+    dict payload is sealed as given (for events the catalog should reject). Any argument
+    of ``ledger.envelope.seal`` can be overridden.
+    """
+    payload = make_pod_registered() if payload is None else payload
+    fields: dict[str, Any] = {"actor": AGGREGATOR_ID, "occurred_at": EVENT_AT,
+                              "event_id": EVENT_ID}
+    if isinstance(payload, EventPayload):
+        fields |= {"type": payload.spec.type, "version": payload.spec.version,
+                   "key": payload.partition_key(), "payload": payload.model_dump(mode="json")}
+    else:
+        fields |= {"type": "PodRegistered", "version": 1, "key": POD_ID, "payload": payload}
+    return seal(**{**fields, **overrides})
+
+
+def event_bytes(data: Any) -> bytes:
+    """Plain ``json.dumps`` of an envelope dict: bytes as a foreign producer might send."""
+    return json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
+def make_record(value: bytes | None, **overrides: Any) -> Record:
+    """A Kafka record of the registry topic carrying ``value``, keyed by POD_ID."""
+    fields: dict[str, Any] = {"topic": "registry", "partition": 0, "offset": 42,
+                              "key": POD_ID.encode()}
+    return Record(**{**fields, **overrides, "value": value})
