@@ -44,8 +44,9 @@ class Event(BaseModel):
     type: str = Field(min_length=1, max_length=100)
     version: int = Field(ge=1)
     occurred_at: datetime
-    actor: str = Field(min_length=1, max_length=200)
-    key: str = Field(min_length=1, max_length=200)
+    # No NUL: read models keep these in text columns, which cannot hold it on PostgreSQL.
+    actor: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00]+$")
+    key: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00]+$")
     payload: dict[str, Any]
     hash: str
 

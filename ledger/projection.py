@@ -16,7 +16,7 @@ from ledger.catalog import typed_payload
 from ledger.envelope import Event, parse_event
 from ledger.errors import InvalidEvent
 
-MAX_RAW_CHARS = 100_000
+MAX_RAW_BYTES = 100_000
 
 
 @dataclass(frozen=True)
@@ -61,10 +61,11 @@ class DeadLetter:
     reason: str
 
     def row(self) -> dict[str, Any]:
-        raw = (self.record.value or b"").decode("utf-8", errors="replace")[:MAX_RAW_CHARS]
+        # Text columns cannot hold NUL on PostgreSQL; a reason quoting input might.
+        reason = self.reason.replace("\x00", "\\x00")[:2000]
         return {"topic": self.record.topic, "partition": self.record.partition,
-                "offset": self.record.offset, "code": self.code,
-                "reason": self.reason[:2000], "raw": raw}
+                "offset": self.record.offset, "code": self.code, "reason": reason,
+                "raw": (self.record.value or b"")[:MAX_RAW_BYTES]}
 
 
 # A rule receives the event and its payload already validated against the catalog model.

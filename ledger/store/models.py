@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -75,4 +85,5 @@ class DeadLetterRow(Base):
     offset: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     code: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str] = mapped_column(String(2000))
-    raw: Mapped[str] = mapped_column(String)
+    # The record's bytes exactly as received (it may not be text at all).
+    raw: Mapped[bytes] = mapped_column(LargeBinary)

@@ -85,9 +85,11 @@ class ReadModelWriter:
         return BatchResult(len(new), len(projected) - len(new), len(dead))
 
     async def _apply(self, conn: AsyncConnection, changes: list[RowChange]) -> None:
-        # Consecutive changes of the same kind go to the database together; order is kept
-        # because a PoD may be registered and updated within one batch.
-        for (table_name, op, key), run in groupby(changes, lambda c: (c.table, c.op, c.key)):
+        # Consecutive changes of the same shape (table, operation, key, columns) go to the
+        # database as one executemany; order is kept because a PoD may be registered,
+        # updated and unregistered within one batch.
+        for (table_name, op, key, _), run in groupby(
+                changes, lambda c: (c.table, c.op, c.key, tuple(c.values))):
             rows = [c.values for c in run]
             table = Base.metadata.tables[table_name]
             if op == "upsert":

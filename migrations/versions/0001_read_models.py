@@ -23,7 +23,7 @@ def upgrade() -> None:
     sa.Column('offset', sa.BigInteger(), nullable=False),
     sa.Column('code', sa.String(length=100), nullable=False),
     sa.Column('reason', sa.String(length=2000), nullable=False),
-    sa.Column('raw', sa.String(), nullable=False),
+    sa.Column('raw', sa.LargeBinary(), nullable=False),
     sa.PrimaryKeyConstraint('topic', 'partition', 'offset')
     )
     op.create_table('events',

@@ -24,15 +24,18 @@ def test_catalog_topics_are_created_with_explicit_partitions_and_settings(
     assert ensure_topics(settings) == [], "a second call creates nothing"
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     try:
-        described = {t["topic"]: t for t in admin.describe_topics(
+        described = {t["name"]: t for t in admin.describe_topics(
             [spec.name for spec in catalog_topics(settings)])}
         configs = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC,
                                                          topic_name(settings, Topic.READINGS))])
     finally:
         admin.close()
     assert all(len(t["partitions"]) == 3 for t in described.values())
-    entries = {c[0]: c[1] for c in configs[0].resources[0][4]}
-    assert entries["retention.ms"] == TOPIC_CONFIG["retention.ms"] == "-1"
+    readings = configs["topic"][topic_name(settings, Topic.READINGS)]
+    for name, value in TOPIC_CONFIG.items():
+        assert readings[name]["value"] == value, name
+        assert readings[name]["config_source"] == "DYNAMIC_TOPIC_CONFIG", "set by the project"
+    assert TOPIC_CONFIG["retention.ms"] == "-1", "events are never deleted"
 
 
 def test_transactions_work_on_the_single_broker(stack: Settings) -> None:

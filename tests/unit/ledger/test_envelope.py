@@ -289,3 +289,11 @@ def test_event_id_of_the_builder_is_a_uuid7_from_the_event_time() -> None:
     event_id = make_event().event_id
     assert event_id.version == 7
     assert event_id.int >> 80 == int(EVENT_AT.timestamp() * 1000)
+
+
+@pytest.mark.parametrize("member", ["actor", "key"])
+def test_nul_in_a_text_member_is_rejected_naming_it(member: str) -> None:
+    # Read models keep actor and key in text columns, which cannot hold NUL on PostgreSQL.
+    with pytest.raises(InvalidEvent) as info:
+        make_event(**{member: "AGG\x001"})
+    assert info.value.field == member

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ledger.projection import MAX_RAW_CHARS, DeadLetter, Projected, RowChange, project
+from ledger.projection import MAX_RAW_BYTES, DeadLetter, Projected, RowChange, project
 from tests.builders import (
     EVENT_AT,
     EVENT_ID,
@@ -106,21 +106,26 @@ def test_dead_letter_row_keeps_the_record_position_code_and_raw_value() -> None:
     row = _dead(b"oops", topic="registry", partition=2, offset=9).row()
     assert {k: v for k, v in row.items() if k != "reason"} == {
         "topic": "registry", "partition": 2, "offset": 9, "code": "EVENT_NOT_JSON",
-        "raw": "oops"}
+        "raw": b"oops"}
 
 
 def test_dead_letter_row_of_an_empty_record_has_empty_raw() -> None:
-    assert _dead(None).row()["raw"] == ""
+    assert _dead(None).row()["raw"] == b""
 
 
-def test_dead_letter_row_truncates_raw_to_max_raw_chars() -> None:
-    raw = b"x" * (MAX_RAW_CHARS + 10)
+def test_dead_letter_row_truncates_raw_to_max_raw_bytes() -> None:
+    raw = b"x" * (MAX_RAW_BYTES + 10)
     row = _dead(raw).row()
-    assert row["raw"] == "x" * MAX_RAW_CHARS
+    assert row["raw"] == b"x" * MAX_RAW_BYTES
 
 
-def test_dead_letter_row_decodes_invalid_utf8_with_replacement_characters() -> None:
-    assert _dead(b"\xff\xfeabc").row()["raw"] == "\ufffd\ufffdabc"
+def test_dead_letter_row_keeps_the_exact_bytes_even_nul_and_invalid_utf8() -> None:
+    assert _dead(b"\x00\xff\xfeabc").row()["raw"] == b"\x00\xff\xfeabc"
+
+
+def test_dead_letter_reason_never_carries_nul_into_a_text_column() -> None:
+    row = DeadLetter(make_record(b"x"), "EVENT_INVALID", "bad \x00 value").row()
+    assert "\x00" not in row["reason"] and "bad" in row["reason"]
 
 
 # --- Records that once escaped the dead-letter path ----------------------------------------

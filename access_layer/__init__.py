@@ -1,0 +1,1 @@
+"""Light nodes, the blockchain access layer and the shared customer database."""

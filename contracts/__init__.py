@@ -1,0 +1,1 @@
+"""Solidity sources, their build through py-solc-x, compiled artifacts and deploy helpers."""

@@ -1,0 +1,1 @@
+"""DSO Technical Platform: grid model, forecasts, flexibility requests, technical validation."""

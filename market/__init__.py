@@ -1,0 +1,1 @@
+"""Market Platform: REST API, session calendar, clearing, final clearing, settlement, KPIs."""
