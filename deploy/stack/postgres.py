@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import shutil
@@ -21,6 +22,26 @@ def _bin_dir() -> Path | None:
     return versions[-1].parent if versions else None
 
 
+def _cluster_home(var_dir: Path) -> Path:
+    """``var_dir`` when the server's user can reach it, else a folder of its own.
+
+    As root the server runs as ``postgres``, which cannot enter a checkout below a private
+    home (``/root`` is 0700); the cluster then lives under /var/lib/postgresql, one per
+    checkout.
+    """
+    if os.geteuid() != 0 or _postgres_can_enter(var_dir):
+        return var_dir
+    digest = hashlib.sha256(str(var_dir.resolve()).encode()).hexdigest()[:10]
+    return Path("/var/lib/postgresql") / f"flexmarket-{digest}"
+
+
+def _postgres_can_enter(path: Path) -> bool:
+    path.mkdir(parents=True, exist_ok=True)
+    probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(path)],
+                           capture_output=True, check=False)
+    return probe.returncode == 0
+
+
 class Postgres:
     """A private PostgreSQL cluster on loopback with a ``flexmarket`` role and database."""
 
@@ -28,9 +49,10 @@ class Postgres:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or get_settings()
-        self.data_dir = self.settings.var_dir / "postgres"
-        self.socket_dir = self.settings.var_dir / "run"
-        self.log_file = self.settings.var_dir / "log" / "postgres.log"
+        home = _cluster_home(self.settings.var_dir)
+        self.data_dir = home / "postgres"
+        self.socket_dir = home / "run"
+        self.log_file = home / "log" / "postgres.log"
         self.port = self.settings.postgres_port
 
     def install(self) -> None:

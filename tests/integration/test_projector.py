@@ -60,8 +60,8 @@ def test_10000_events_become_exactly_10000_rows(logged: Settings, empty_database
                            .where(PodRow.active.is_(False))) == UNREGISTRATIONS
         assert conn.scalar(select(func.count()).select_from(PodRow)
                            .where(PodRow.flexibility_type == "discrete")) == UPDATES
-        stored = {(o.topic, o.partition): o.offset
-                  for o in conn.execute(select(ProjectorOffset)).scalars()}
+        stored = {(topic, partition): offset for topic, partition, offset in conn.execute(
+            select(ProjectorOffset.topic, ProjectorOffset.partition, ProjectorOffset.offset))}
     assert stored == _end_offsets(logged), "offsets are stored with the rows they produced"
 
 
