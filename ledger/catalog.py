@@ -11,7 +11,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar, TypeVar
+from typing import ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -113,7 +113,3 @@ def typed_payload(event: Event) -> EventPayload:
 
 def topic_of(event: Event) -> Topic:
     return spec_for(event.type, event.version).topic
-
-
-def payload_json(payload: EventPayload) -> dict[str, Any]:
-    return payload.model_dump(mode="json")

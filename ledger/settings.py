@@ -21,7 +21,6 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="FLEXMARKET_", extra="ignore")
 
-    profile: str = Field("demo", description="demo | production; production refuses demo secrets")
     var_dir: Path = Field(PROJECT_ROOT / "var", description="data, logs and pid files of the stack")
 
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
