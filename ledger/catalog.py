@@ -11,6 +11,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -63,8 +64,9 @@ def event_type(name: str, *, version: int = 1, topic: Topic, key: str) -> Callab
     return register
 
 
+@cache
 def load_catalog() -> dict[tuple[str, int], EventSpec]:
-    """Import every package's event declarations and return the catalog."""
+    """Import every package's event declarations once and return the catalog."""
     for module in EVENT_MODULES:
         importlib.import_module(module)
     return dict(_CATALOG)
