@@ -17,7 +17,7 @@ test: stack
 	$(BIN)/python -m pytest
 
 bench: stack
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in bench/[a-z]*.py; do echo "== $$b"; $(BIN)/python -m bench.$$(basename $$b .py) || exit 1; done
 
 stack: install
 	$(BIN)/flexmarket stack up

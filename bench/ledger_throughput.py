@@ -29,7 +29,8 @@ from ledger.worker_process import WorkerProcess
 ROME_EVENTS_PER_S = 1_600_000 / (15 * 60)
 
 
-def _events(n: int, run: str) -> list[Event]:
+def pod_registrations(n: int, run: str) -> list[Event]:
+    """``n`` distinct PodRegistered events (PoD ids prefixed by ``run``)."""
     location = GridLocation(primary_substation="PS-1", mv_feeder="FDR-1",
                             secondary_substation="SS-1-1")
     limits = MaxFlexibility(up_p_kw=6.0, down_p_kw=3.0, up_q_kvar=0.0, down_q_kvar=0.0)
@@ -49,15 +50,15 @@ def end_to_end(settings: Settings, n: int) -> dict[str, float]:
     upgrade(url)
     engine = create_engine(url)
     run = uuid.uuid4().hex[:8]
-    warmup, events = _events(1, f"{run}w"), _events(n, run)
+    warmup, events = pod_registrations(1, f"{run}w"), pod_registrations(n, run)
     with WorkerProcess(settings, settings.var_dir / "log" / "bench-worker.log") as worker, \
             EventProducer(settings) as producer:
         producer.publish_all(warmup)  # the clock starts once the worker has joined its group
-        _wait(lambda: _projected(engine, f"{run}w") == 1, worker, "warm-up")
+        wait_while_alive(lambda: _projected(engine, f"{run}w") == 1, worker, "warm-up")
         start = time.perf_counter()
         producer.publish_all(events)
         produced_s = time.perf_counter() - start
-        _wait(lambda: _projected(engine, run) >= n, worker, f"{n} events", progress=n)
+        wait_while_alive(lambda: _projected(engine, run) >= n, worker, f"{n} events", progress=n)
         total_s = time.perf_counter() - start
     return {"events_per_s": n / total_s, "produce_s": produced_s, "end_to_end_s": total_s}
 
@@ -86,8 +87,9 @@ def kafka_raw(settings: Settings, records: list[tuple[bytes, bytes]]) -> float:
     return len(records) / elapsed
 
 
-def _wait(done, worker: WorkerProcess, what: str, progress: int = 0,  # type: ignore[no-untyped-def]
-          timeout_s: float = 600) -> None:
+def wait_while_alive(done, worker: WorkerProcess, what: str,  # type: ignore[no-untyped-def]
+                     progress: int = 0, timeout_s: float = 600) -> None:
+    """Poll ``done`` until true; stop if the worker dies or time runs out."""
     deadline = time.monotonic() + timeout_s
     last_report = time.monotonic()
     while not done():
@@ -118,7 +120,7 @@ def main() -> None:
           f"{settings.topic_partitions} partitions, read models on "
           f"{create_engine(settings.read_model_url).dialect.name}")
     e2e = end_to_end(settings, args.events)
-    sample = _events(args.events, "raw")
+    sample = pod_registrations(args.events, "raw")
     raw = kafka_raw(settings, [(e.key.encode(), e.to_bytes()) for e in sample])
     result = {
         "events": args.events,

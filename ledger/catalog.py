@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import ClassVar, TypeVar
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -20,7 +21,7 @@ from ledger.envelope import Event, seal
 from ledger.errors import InvalidEvent
 from ledger.topics import Topic
 
-EVENT_MODULES: tuple[str, ...] = ("aggregator.domain.events",)
+EVENT_MODULES: tuple[str, ...] = ("ledger.events", "aggregator.domain.events")
 
 
 class EventPayload(BaseModel):
@@ -85,11 +86,17 @@ def spec_for(type_: str, version: int) -> EventSpec:
                            code="UNKNOWN_EVENT_TYPE", field="type") from None
 
 
-def new_event(payload: EventPayload, *, actor: str, occurred_at: datetime | None = None) -> Event:
-    """Wrap a typed payload in a sealed envelope keyed per the catalog."""
+def new_event(payload: EventPayload, *, actor: str, occurred_at: datetime | None = None,
+              event_id: UUID | None = None) -> Event:
+    """Wrap a typed payload in a sealed envelope keyed per the catalog.
+
+    ``event_id`` is given when the event must come out the same each time it is made
+    (a retried submission, a fact re-read from the chain), so consumers see one event.
+    """
     spec = payload.spec
     return seal(type=spec.type, version=spec.version, actor=actor, key=payload.partition_key(),
-                payload=payload.model_dump(mode="json"), occurred_at=occurred_at)
+                payload=payload.model_dump(mode="json"), occurred_at=occurred_at,
+                event_id=event_id)
 
 
 def typed_payload(event: Event) -> EventPayload:

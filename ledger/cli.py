@@ -1,4 +1,4 @@
-"""The ``flexmarket`` command: the local stack, the read models, the worker, the demo."""
+"""The ``flexmarket`` command: the stack, the read models, the worker, the API, the demo."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import asdict
 
 import click
 
+from ledger.audit.cli import audit, chain
 from ledger.settings import get_settings
 
 
@@ -55,6 +56,12 @@ def stack_up(only: str) -> None:
     if not only or "kafka" in only:
         created = ensure_topics(get_settings())
         click.echo(f"· topics: {len(created)} created" if created else "· topics: present")
+    if not only or "anvil" in only:
+        from ledger.chain import ensure_deployed
+
+        deployment, made = ensure_deployed(get_settings())
+        click.echo(f"· contracts: {'deployed' if made else 'present'}, EventAnchor at "
+                   f"{deployment.addresses['EventAnchor']}")
 
 
 @stack.command("down")
@@ -131,7 +138,7 @@ def db_digest() -> None:
 
 @main.command("worker")
 def worker() -> None:
-    """Run every stream processor (the projector for now) until stopped."""
+    """Run every stream processor (projector, anchor) until stopped."""
     from ledger.faust_app import run_worker
 
     run_worker(get_settings())
@@ -145,6 +152,21 @@ def demo(pods: int) -> None:
 
     run_demo(get_settings(), pods=pods)
 
+
+@main.command("serve")
+def serve() -> None:
+    """Serve the REST API (FLEXMARKET_API_HOST:FLEXMARKET_API_PORT) until stopped."""
+    import uvicorn
+
+    from market.api.app import create_app
+
+    settings = get_settings()
+    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port,
+                log_level=settings.log_level.lower())
+
+
+main.add_command(chain)
+main.add_command(audit)
 
 if __name__ == "__main__":
     main()

@@ -1,5 +1,6 @@
 """``make demo`` at the foundation stage: PoDs registered by three aggregators travel as
-events through Kafka and the projector into the PostgreSQL read models.
+events through Kafka and the projector into the PostgreSQL read models, are anchored on the
+anvil chain in Merkle batches, and one of them is proven against the chain.
 
 Later stages grow this into a whole simulated market day.
 """
@@ -22,13 +23,17 @@ from aggregator.domain.events import (
     PodUpdated,
 )
 from deploy.stack.services import services
+from ledger.audit.proofs import ProofService
+from ledger.audit.verify import verify
 from ledger.catalog import new_event
+from ledger.chain import ensure_deployed
 from ledger.envelope import Event
 from ledger.producer import EventProducer
 from ledger.settings import Settings
 from ledger.store.digest import table_digests
 from ledger.store.migrate import upgrade
-from ledger.store.models import DeadLetterRow, EventRow, PodRow
+from ledger.store.models import AnchorBatchRow, DeadLetterRow, EventRow, PodRow
+from ledger.store.queries import find_batch, get_event
 from ledger.topics import ensure_topics
 from ledger.worker_process import WorkerProcess
 
@@ -72,8 +77,10 @@ def run_demo(settings: Settings, *, pods: int) -> None:
         click.echo(f"   {status.name:<9} {status.where:<24} {status.detail}")
     ensure_topics(settings)
     upgrade(settings.read_model_url)
+    deployment, _ = ensure_deployed(settings)
+    click.echo(f"   contracts  EventAnchor {deployment.addresses['EventAnchor']}")
 
-    click.secho("2. projector worker (Faust)", bold=True)
+    click.secho("2. worker: projector and anchor processor (Faust)", bold=True)
     engine = create_engine(settings.read_model_url)
     with WorkerProcess(settings, settings.var_dir / "log" / "demo-worker.log") as worker:
         events = registry_events(pods)
@@ -81,7 +88,9 @@ def run_demo(settings: Settings, *, pods: int) -> None:
         with EventProducer(settings) as producer:
             producer.publish_all(events)
         _wait_projected(engine, [str(e.event_id) for e in events], worker)
+        _wait_anchored(engine, str(events[-1].event_id), worker)
     _summary(engine, events)
+    _audit(settings, engine, events[len(events) // 2], deployment.addresses["EventAnchor"])
 
 
 def _wait_projected(engine, event_ids: list[str], worker: WorkerProcess,  # type: ignore[no-untyped-def]
@@ -98,6 +107,39 @@ def _wait_projected(engine, event_ids: list[str], worker: WorkerProcess,  # type
                                    .where(EventRow.event_id.in_(event_ids)))
             bar.update(done - bar.n)
             time.sleep(0.3)
+
+
+def _wait_anchored(engine, event_id: str, worker: WorkerProcess,  # type: ignore[no-untyped-def]
+                   timeout_s: float = 120.0) -> None:
+    """Until the batch holding ``event_id`` (the last published) is anchored and projected."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with engine.connect() as conn:
+            row = get_event(conn, event_id)
+            if row is not None and find_batch(conn, row.topic, row.partition, row.offset):
+                return
+        if not worker.alive():
+            raise click.ClickException(f"the worker died; see {worker.log_file}")
+        if time.monotonic() > deadline:
+            raise click.ClickException(f"not anchored after {timeout_s:.0f} s; is anvil up? "
+                                       f"see {worker.log_file}")
+        time.sleep(0.3)
+
+
+def _audit(settings: Settings, engine, event: Event,  # type: ignore[no-untyped-def]
+           anchor_address: str) -> None:
+    click.secho("5. an auditor checks one event against the chain", bold=True)
+    with engine.connect() as conn:
+        batches = conn.scalar(select(func.count()).select_from(AnchorBatchRow))
+    click.echo(f"   {batches} batches anchored on chain (GET /audit/batches)")
+    proof = ProofService(settings, engine).proof(str(event.event_id))
+    click.echo(f"   proof of {event.type} {event.event_id}: leaf {proof.leaf_index + 1} of "
+               f"{proof.batch.count}, {len(proof.path)} sibling hashes")
+    verdict = verify(proof, settings.chain_endpoint, anchor_address)
+    for step in verdict.steps:
+        click.echo(f"   {step}")
+    click.echo("   the same from a shell: flexmarket serve & "
+               f"flexmarket audit verify {event.event_id}")
 
 
 def _summary(engine, events: list[Event]) -> None:  # type: ignore[no-untyped-def]

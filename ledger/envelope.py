@@ -16,9 +16,10 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from uuid6 import uuid7
 
-from ledger.canonical import canonical_json, keccak_hex
+from ledger.canonical import canonical_json, keccak256, keccak_hex
 from ledger.errors import InvalidEvent
 
+MAX_NESTING = 64  # levels of arrays and objects in one event
 _HASH = re.compile(r"^0x[0-9a-f]{64}$")
 _TYPE = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 
@@ -90,6 +91,21 @@ class Event(BaseModel):
         """The canonical bytes written to Kafka (the envelope including its hash)."""
         return canonical_json(self.to_json_dict())
 
+
+
+def derived_event_id(moment: datetime, *parts: str) -> UUID:
+    """A UUIDv7 that is the same every time for the same moment and ``parts``.
+
+    For facts that can be re-announced (a retried request, a batch re-read from the chain):
+    the same id makes consumers, which keep one event per id, see the fact once. The 48-bit
+    time prefix is ``moment`` in Unix milliseconds; the 74 "random" bits are keccak-256 of
+    the parts, which RFC 9562 allows for v7.
+    """
+    millis = int(moment.timestamp() * 1000)
+    digest = int.from_bytes(keccak256("\x1f".join(parts).encode()), "big")
+    rand_a, rand_b = digest >> 244, digest & ((1 << 62) - 1)
+    value = (millis & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
+    return UUID(int=value)
 
 
 def _hashed_fields(event_id: UUID, type_: str, version: int, occurred_at: datetime,
@@ -174,12 +190,41 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
+def _nesting_depth(raw: bytes) -> int:
+    """The deepest nesting of arrays and objects in ``raw``, brackets in strings ignored."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
 def _strict_json(raw: bytes) -> Any:
     """JSON without duplicate names (I-JSON, as RFC 8785 requires).
 
     NaN and Infinity are let through here: only ``payload`` can hold them past the
     envelope's model, and the canonical encoding then rejects them naming ``payload``.
     """
+    # The C decoder recurses once per level, bounded only by the recursion limit, which
+    # py-evm and py_ecc (imported with web3) raise to 100,000: deep enough to overflow the C
+    # stack and kill the process. Counting brackets is C-fast; only a record with many
+    # of them gets its depth measured.
+    if raw.count(b"[") + raw.count(b"{") > MAX_NESTING and _nesting_depth(raw) > MAX_NESTING:
+        raise InvalidEvent(f"not JSON: nested deeper than {MAX_NESTING} levels",
+                           code="EVENT_NOT_JSON")
     try:
         return json.loads(raw, object_pairs_hook=_reject_duplicates)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

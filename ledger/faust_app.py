@@ -13,7 +13,7 @@ import faust
 
 from ledger.settings import Settings
 
-PROCESSORS: tuple[str, ...] = ("ledger.processors.projector",)
+PROCESSORS: tuple[str, ...] = ("ledger.processors.projector", "ledger.processors.anchor")
 
 
 def build_app(settings: Settings) -> faust.App:

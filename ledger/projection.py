@@ -15,6 +15,7 @@ from aggregator.domain.events import PodRegistered, PodUnregistered, PodUpdated
 from ledger.catalog import typed_payload
 from ledger.envelope import Event, parse_event
 from ledger.errors import InvalidEvent
+from ledger.events import BatchAnchored
 
 MAX_RAW_BYTES = 100_000
 
@@ -123,3 +124,10 @@ def _pod_updated(event: Event, payload: PodUpdated) -> list[RowChange]:
 def _pod_unregistered(event: Event, payload: PodUnregistered) -> list[RowChange]:
     return [RowChange("pods", "update", {"pod_id": payload.pod_id, "active": False,
                                          "last_event_id": str(event.event_id)}, ("pod_id",))]
+
+
+@rule("BatchAnchored")
+def _batch_anchored(event: Event, payload: BatchAnchored) -> list[RowChange]:
+    return [RowChange("anchor_batches", "upsert", {
+        **payload.model_dump(), "anchored_at": event.occurred_at,
+        "event_id": str(event.event_id)}, ("topic", "partition", "first_offset"))]

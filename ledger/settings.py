@@ -1,7 +1,8 @@
 """Settings of every part, read from environment variables prefixed ``FLEXMARKET_``.
 
 Defaults run on one laptop: SQLite read models, a Kafka broker on loopback started by
-``flexmarket stack up``, and the in-process eth-tester chain. Settings are read when
+``flexmarket stack up``, and the anvil chain the stack starts (``eth-tester://`` gives an
+in-process chain instead, seen only by the process that made it). Settings are read when
 first asked for (``get_settings()``), never at import, so tests can set variables first.
 """
 
@@ -34,10 +35,26 @@ class Settings(BaseSettings):
     postgres_port: int = Field(5433, description="port of the PostgreSQL started by the stack")
     postgres_password: str = Field("flexmarket", description="password of the flexmarket role")
 
+    # Not eth-tester by default: the worker anchors, the API serves proofs and the auditor's
+    # CLI verifies them from three processes, and an in-process chain is seen by one only.
     chain_url: str = Field(
-        "eth-tester://", description="eth-tester:// (in process) or an http:// JSON-RPC node"
+        "", description="JSON-RPC URL of the chain; default: the stack's anvil; "
+        "eth-tester:// for an in-process chain"
     )
     anvil_port: int = Field(8545, description="port of the anvil node started by the stack")
+    chain_deployment_file: Path | None = Field(
+        None, description="where `chain deploy` writes the contract addresses; "
+        "default: var/chain/deployment.json"
+    )
+    anchor_batch_size: int = Field(1000, ge=1, description="most events in one anchored batch")
+    anchor_batch_seconds: float = Field(
+        2.0, gt=0, description="longest an event waits before its batch is anchored (s)"
+    )
+
+    api_host: str = Field("127.0.0.1", description="address `flexmarket serve` listens on")
+    api_port: int = Field(8000, description="port `flexmarket serve` listens on")
+    api_url: str = Field("", description="base URL of the API for the CLI; default: "
+                         "http://API_HOST:API_PORT")
 
     projector_batch_size: int = Field(2000, ge=1, description="events per projector transaction")
     projector_batch_seconds: float = Field(0.2, gt=0, description="max wait to fill a batch (s)")
@@ -48,6 +65,21 @@ class Settings(BaseSettings):
     def read_model_url(self) -> str:
         """The read-model database URL, defaulting to a SQLite file under ``var_dir``."""
         return self.database_url or f"sqlite:///{self.var_dir / 'flexmarket.db'}"
+
+    @property
+    def chain_endpoint(self) -> str:
+        """The chain's URL, defaulting to the anvil node of the local stack."""
+        return self.chain_url or f"http://127.0.0.1:{self.anvil_port}"
+
+    @property
+    def deployment_file(self) -> Path:
+        """Where the contract addresses of the configured chain are kept."""
+        return self.chain_deployment_file or self.var_dir / "chain" / "deployment.json"
+
+    @property
+    def api_base_url(self) -> str:
+        """The API's base URL as the CLI reaches it."""
+        return self.api_url or f"http://{self.api_host}:{self.api_port}"
 
     @property
     def postgres_url(self) -> str:

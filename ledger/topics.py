@@ -25,6 +25,13 @@ class Topic(StrEnum):
     DEAD_LETTERS = "deadletters"
 
 
+# Every topic whose records are hashed onto the chain. Not ``anchors``: its records mirror
+# the chain's own logs (anchoring them would anchor forever), and not ``deadletters``:
+# those are copies of records already anchored where they first arrived.
+ANCHORED_TOPICS: tuple[Topic, ...] = tuple(
+    t for t in Topic if t not in (Topic.ANCHORS, Topic.DEAD_LETTERS)
+)
+
 # Never delete events (ARCHITECTURE.md: immutable); one broker needs min.insync.replicas=1.
 TOPIC_CONFIG: dict[str, str] = {
     "cleanup.policy": "delete",

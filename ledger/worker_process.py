@@ -10,16 +10,15 @@ from pathlib import Path
 
 from ledger.settings import Settings
 
-_ENV_FIELDS = ("var_dir", "kafka_bootstrap", "topic_prefix", "topic_partitions", "app_id",
-               "database_url", "projector_batch_size", "projector_batch_seconds", "log_level")
-
 
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment that makes a child process see ``settings``."""
     env = dict(os.environ)
-    for field in _ENV_FIELDS:
-        env[f"FLEXMARKET_{field.upper()}"] = str(getattr(settings, field))
+    for field, value in settings.model_dump().items():
+        if value is not None:
+            env[f"FLEXMARKET_{field.upper()}"] = str(value)
     env["FLEXMARKET_DATABASE_URL"] = settings.read_model_url
+    env["FLEXMARKET_CHAIN_DEPLOYMENT_FILE"] = str(settings.deployment_file)
     return env
 
 

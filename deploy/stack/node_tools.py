@@ -30,7 +30,7 @@ from deploy.stack.base import (
     terminate,
     wait_until,
 )
-from ledger.settings import get_settings
+from ledger.settings import Settings, get_settings
 
 DEPLOY_DIR = Path(__file__).resolve().parents[1]
 NODE_DIR = DEPLOY_DIR / "node"
@@ -39,6 +39,7 @@ SOLC_SHIM = DEPLOY_DIR / "solc" / "solc"
 ANVIL_BINARY = NODE_MODULES / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
 
 ANVIL_CHAIN_ID = 31337
+ANVIL_HARDFORK = "cancun"
 # Foundry's default mnemonic, passed explicitly so the funded accounts never change.
 ANVIL_MNEMONIC = "test test test test test test test test test test test junk"
 
@@ -150,18 +151,31 @@ class Anvil:
 
     name = "anvil"
 
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._settings = settings
+
+    @property
+    def settings(self) -> Settings:
+        """The settings given, or else the process's (read on each call)."""
+        return self._settings or get_settings()
+
     @property
     def url(self) -> str:
-        """JSON-RPC URL of the chain; read from the settings on each call."""
-        return f"http://127.0.0.1:{get_settings().anvil_port}"
+        """JSON-RPC URL of the chain."""
+        return f"http://127.0.0.1:{self.settings.anvil_port}"
 
     @property
     def pid_file(self) -> Path:
-        return get_settings().var_dir / "run" / "anvil.pid"
+        return self.settings.var_dir / "run" / "anvil.pid"
 
     @property
     def log_file(self) -> Path:
-        return get_settings().var_dir / "log" / "anvil.log"
+        return self.settings.var_dir / "log" / "anvil.log"
+
+    @property
+    def state_file(self) -> Path:
+        """The chain's state, kept across stops (delete it for a fresh chain)."""
+        return self.settings.var_dir / "anvil" / "state.json"
 
     def install(self) -> None:
         """Install the anvil binary (npm package @foundry-rs/anvil-linux-amd64)."""
@@ -190,10 +204,16 @@ class Anvil:
                 f"something not started by flexmarket already answers JSON-RPC at {self.url}; "
                 "stop it or choose another port with FLEXMARKET_ANVIL_PORT"
             )
-        port = get_settings().anvil_port
+        port = self.settings.anvil_port
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
         cmd: list[str | Path] = [
             self.binary(), "--host", "127.0.0.1", "--port", str(port),
             "--chain-id", str(ANVIL_CHAIN_ID), "--mnemonic", ANVIL_MNEMONIC,
+            # The contracts are compiled for Cancun; pinned so an anvil upgrade cannot
+            # change the EVM under them.
+            "--hardfork", ANVIL_HARDFORK,
+            # Loaded at start and written at exit, so anchored roots survive a restart.
+            "--state", str(self.state_file),
             "--quiet", "--color", "never",
         ]
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -213,7 +233,7 @@ class Anvil:
             raise StackError(f"anvil at {self.url} reports chain id {chain_id}, not 31337")
 
     def stop(self) -> None:
-        """Terminate the anvil we started; its chain lives in memory and is gone after."""
+        """Terminate the anvil we started; it writes its state file as it exits."""
         terminate(self.pid_file)
 
     def status(self) -> ServiceStatus:

@@ -18,5 +18,5 @@ def services(settings: Settings, only: tuple[str, ...] = ()) -> list[Service]:
         raise ValueError(f"unknown service(s) {sorted(unknown)}; choose from {SERVICE_NAMES}")
     chosen = only or SERVICE_NAMES
     built: dict[str, Service] = {"kafka": Kafka(settings), "postgres": Postgres(settings),
-                                 "solc": Solc(), "anvil": Anvil()}
+                                 "solc": Solc(), "anvil": Anvil(settings)}
     return [built[name] for name in SERVICE_NAMES if name in chosen]

@@ -19,7 +19,8 @@ from ledger.envelope import format_time
 from ledger.store.models import Base
 
 
-def _normalise(value: Any) -> Any:
+def normalise(value: Any) -> Any:
+    """A stored value in one form whatever the backend returned (for digests and diffs)."""
     if isinstance(value, datetime):
         # SQLite returns naive datetimes; everything stored is UTC.
         return format_time(value if value.tzinfo else value.replace(tzinfo=UTC))
@@ -40,7 +41,7 @@ def table_digests(engine: Engine) -> dict[str, dict[str, Any]]:
             count = 0
             query = select(table).order_by(*table.primary_key.columns)
             for row in conn.execute(query).mappings():
-                hasher.update(canonical_json({k: _normalise(v) for k, v in row.items()}))
+                hasher.update(canonical_json({k: normalise(v) for k, v in row.items()}))
                 hasher.update(b"\n")
                 count += 1
             digests[table.name] = {"rows": count, "sha256": hasher.hexdigest()}

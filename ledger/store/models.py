@@ -65,6 +65,25 @@ class PodRow(Base):
     last_event_id: Mapped[str] = mapped_column(String(36))
 
 
+class AnchorBatchRow(Base):
+    """A batch anchored on chain (the ``BatchAnchored`` events): which offsets, which root."""
+
+    __tablename__ = "anchor_batches"
+
+    topic: Mapped[str] = mapped_column(String(200), primary_key=True)
+    partition: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_offset: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    last_offset: Mapped[int] = mapped_column(BigInteger)
+    count: Mapped[int] = mapped_column(Integer)
+    root: Mapped[str] = mapped_column(String(66))
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    contract: Mapped[str] = mapped_column(String(42))
+    tx_hash: Mapped[str] = mapped_column(String(66))
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    anchored_at: Mapped[datetime]
+    event_id: Mapped[str] = mapped_column(String(36))
+
+
 class ProjectorOffset(Base):
     """The last offset projected per partition, written in the same transaction as the rows."""
 

@@ -20,12 +20,16 @@ from ledger.topics import ensure_topics
 from ledger.worker_process import WorkerProcess
 from tests.builders import make_pod_registered, make_pod_unregistered, make_pod_updated
 
+# Where no chain answers: a worker's anchor processor then holds its records and retries,
+# and projection tests never write to a developer's chain. Anchoring tests pass their own.
+NO_CHAIN = "http://127.0.0.1:9"
+
 
 def isolated(settings: Settings, **overrides: object) -> Settings:
     """Settings with topics and a consumer group of their own, so tests never share a log."""
     run = uuid.uuid4().hex[:10]
     return settings.model_copy(update={"topic_prefix": f"t{run}.", "app_id": f"test-{run}",
-                                       **overrides})
+                                       "chain_url": NO_CHAIN, **overrides})
 
 
 def registry_log(registrations: int, updates: int, unregistrations: int) -> list[Event]:

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from aggregator.domain.events import PodRegistered
 from ledger.catalog import new_event, typed_payload
-from ledger.envelope import parse_event
+from ledger.envelope import parse_event, seal
 from ledger.errors import InvalidEvent
 from tests.builders import (
     EVENT_AT,
@@ -297,3 +297,18 @@ def test_nul_in_a_text_member_is_rejected_naming_it(member: str) -> None:
     with pytest.raises(InvalidEvent) as info:
         make_event(**{member: "AGG\x001"})
     assert info.value.field == member
+
+
+def test_nesting_beyond_the_limit_is_refused_before_the_decoder_recurses() -> None:
+    """The decoder would recurse past the C stack (web3's imports lift the recursion limit)."""
+    with pytest.raises(InvalidEvent, match="nested deeper than 64") as caught:
+        parse_event(b"[" * 100_000)
+    assert caught.value.code == "EVENT_NOT_JSON"
+    with pytest.raises(InvalidEvent, match="nested deeper"):
+        parse_event(b'{"a":' * 65 + b"1" + b"}" * 65)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    event = seal(type="PodRegistered", version=1, actor="AGG-1", key="POD-1",
+                 payload={"note": "[{" * 500 + '\\"]'})
+    assert parse_event(event.to_bytes()) == event

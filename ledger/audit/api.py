@@ -1,0 +1,42 @@
+"""The audit API: an event's inclusion proof and the list of anchored batches (FR_MP_BC_2)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from ledger.audit.proof import BatchPage, EventProof
+from ledger.audit.proofs import ProofService
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+
+
+def proof_service(request: Request) -> ProofService:
+    """The app's proof service (built once at start-up; see ``market.api.app``)."""
+    return request.app.state.proofs  # type: ignore[no-any-return]
+
+
+Proofs = Annotated[ProofService, Depends(proof_service)]
+
+
+@router.get("/events/{event_id}/proof", response_model=EventProof)
+def get_event_proof(event_id: str, proofs: Proofs) -> EventProof:
+    """The event, its Merkle leaf and sibling path, its batch and the anchoring transaction.
+
+    Check it with ``flexmarket audit verify``, which trusts neither this API nor its
+    database: only the chain.
+    """
+    return proofs.proof(event_id)
+
+
+@router.get("/batches", response_model=BatchPage)
+def list_anchored_batches(
+    proofs: Proofs,
+    topic: Annotated[str | None, Query(max_length=200)] = None,
+    partition: Annotated[int | None, Query(ge=0, le=100_000)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10**12)] = 0,
+) -> BatchPage:
+    """Anchored batches, newest first; filter by topic and partition."""
+    return proofs.batches(topic=topic, partition=partition, limit=limit, offset=offset)

@@ -1,0 +1,158 @@
+"""The anchor processor: every anchored topic partition → Merkle roots on ``EventAnchor``.
+
+Records are held un-acknowledged until the chain has their batch, so the consumer group's
+committed offsets never pass the chain's position: a crash re-reads exactly what may be
+unanchored, and records the chain already covers are skipped, never anchored twice.
+Batches close at ``anchor_batch_size`` records in a partition or after
+``anchor_batch_seconds``; all due batches go in one ``anchorMany`` transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections import defaultdict
+
+import faust
+import structlog
+from faust.types import EventT, StreamT
+
+from ledger.anchoring import (
+    AnchoredBatch,
+    Backlogs,
+    ReadPastAnchors,
+    Stream,
+    batch_anchored_event,
+)
+from ledger.chain import AnchorLedger
+from ledger.processors.projector import EXIT_INFRASTRUCTURE
+from ledger.settings import Settings
+from ledger.topics import ANCHORED_TOPICS, Topic, topic_name
+
+log = structlog.get_logger("flexmarket.anchor")
+
+RETRY_DELAYS_S = (1, 2, 4, 8, 15, 30)
+
+
+def attach(app: faust.App, settings: Settings) -> None:
+    """Add the anchor agent and its anchoring loop to ``app``."""
+    sources = app.topic(*(topic_name(settings, t) for t in ANCHORED_TOPICS),
+                        key_serializer="raw", value_serializer="raw")
+    announcements = app.topic(topic_name(settings, Topic.ANCHORS),
+                              key_serializer="raw", value_serializer="raw")
+    anchorer = Anchorer(settings, announcements)
+
+    @app.agent(sources, name="anchor")
+    async def anchor(stream: StreamT) -> None:
+        manual = stream.noack()
+        anchorer.stream = manual
+        async for event in manual.events():
+            await anchorer.take(event)
+
+    @app.task
+    async def anchoring() -> None:
+        await anchorer.run()
+
+
+class Anchorer:
+    """Holds records until their batch is on chain, then announces it and lets them go."""
+
+    def __init__(self, settings: Settings, announcements: faust.TopicT) -> None:
+        self.settings = settings
+        self.announcements = announcements
+        self.stream: StreamT | None = None
+        self.backlogs = Backlogs()
+        self.held: dict[Stream, list[EventT]] = defaultdict(list)
+        self.oldest: float | None = None
+        self.due = asyncio.Event()
+        self.ledger: AnchorLedger | None = None
+
+    async def take(self, event: EventT) -> None:
+        """Hold one record for anchoring (or let it go if the chain already has it)."""
+        message = event.message
+        stream = Stream(message.topic, message.partition)
+        try:
+            self.backlogs.add(stream, message.offset, message.value or b"")
+        except ReadPastAnchors as exc:
+            _exit_for_rewind(exc)
+        self.held[stream].append(event)
+        self.oldest = self.oldest or time.monotonic()
+        if self.backlogs.largest() >= self.settings.anchor_batch_size:
+            self.due.set()
+
+    async def run(self) -> None:
+        """Anchor whatever is due, forever; on chain trouble retry with back-off."""
+        failures = 0
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.due.wait(), self.settings.anchor_batch_seconds)
+            self.due.clear()
+            try:
+                await self.flush()
+                failures = 0
+            except ReadPastAnchors as exc:
+                _exit_for_rewind(exc)
+            except Exception as exc:
+                self.ledger = None  # re-open, and re-read every position from the chain
+                delay = RETRY_DELAYS_S[min(failures, len(RETRY_DELAYS_S) - 1)]
+                failures += 1
+                log.warning("anchoring failed; retrying", error=repr(exc), retry_in_s=delay,
+                            lag_events=self.backlogs.pending(),
+                            lag_s=round(time.monotonic() - (self.oldest or time.monotonic()), 1))
+                await asyncio.sleep(delay)
+
+    async def flush(self) -> None:
+        """Anchor every batch that can be cut now, announce it, release its records."""
+        if self.ledger is None:
+            self.ledger = await asyncio.to_thread(AnchorLedger.open, self.settings)
+            self.backlogs.forget_positions()
+        for stream in self.backlogs.streams():
+            if not self.backlogs.known(stream):
+                await self._position(stream)
+        batches = self.backlogs.cut(self.settings.anchor_batch_size)
+        if batches:
+            anchored = await asyncio.to_thread(self.ledger.anchor, batches)
+            self.backlogs.confirm(batches)
+            await self._announce(anchored)
+            log.info("anchored", batches=len(anchored), events=sum(b.count for b in batches),
+                     gas=anchored[0].tx_gas_used)
+        await self._release()
+
+    async def _position(self, stream: Stream) -> None:
+        """Learn the chain's position; re-announce chain batches over records we re-read."""
+        assert self.ledger is not None
+        next_offset = await asyncio.to_thread(self.ledger.next_offset, stream)
+        lowest = self.backlogs.lowest(stream)
+        self.backlogs.set_chain_position(stream, next_offset)
+        if lowest is not None and lowest < next_offset:
+            # A previous run anchored these but may have died before announcing them.
+            earlier = await asyncio.to_thread(self.ledger.anchored, stream, lowest)
+            await self._announce(earlier)
+
+    async def _announce(self, anchored: list[AnchoredBatch]) -> None:
+        assert self.ledger is not None
+        deployment = self.ledger.deployment
+        for batch in anchored:
+            event = batch_anchored_event(batch, deployment.chain_id, self.ledger.address)
+            await self.announcements.send(key=event.key.encode(), value=event.to_bytes())
+
+    async def _release(self) -> None:
+        """Acknowledge every held record the chain now covers."""
+        assert self.stream is not None or not self.held
+        for stream, events in self.held.items():
+            covered = self.backlogs.covered(stream)
+            keep = next((i for i, e in enumerate(events) if e.message.offset >= covered),
+                        len(events))
+            for event in events[:keep]:
+                await self.stream.ack(event)  # type: ignore[union-attr]
+            del events[:keep]
+        if not self.backlogs.pending():
+            self.oldest = None
+
+
+def _exit_for_rewind(exc: ReadPastAnchors) -> None:
+    log.critical("anchoring cannot continue: the consumer group is ahead of the chain "
+                 "(a new chain?); run `flexmarket chain rewind` and restart", error=str(exc))
+    os._exit(EXIT_INFRASTRUCTURE)

@@ -1,0 +1,63 @@
+"""The FastAPI application: routers, the error mapping, and what it builds at start-up.
+
+Errors are mapped once here (STYLE.md "Errors"): a ``FlexmarketError`` becomes its 4xx
+with ``{code, message, field}``; invalid input a 422 naming the field; and a failure of
+the services behind the API a 503, never a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import create_engine
+
+from ledger.audit.api import router as audit_router
+from ledger.audit.proofs import ProofService
+from ledger.errors import FlexmarketError
+from ledger.settings import Settings, get_settings
+
+log = structlog.get_logger("flexmarket.api")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API app on ``settings`` (the environment's by default)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        chosen = settings or get_settings()
+        engine = create_engine(chosen.read_model_url, pool_pre_ping=True)
+        app.state.proofs = ProofService(chosen, engine)
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="flexmarket", version="0.1.0", lifespan=lifespan)
+    app.include_router(audit_router)
+    app.add_exception_handler(FlexmarketError, _flexmarket_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unavailable)
+    return app
+
+
+async def _flexmarket_error(request: Request, exc: FlexmarketError) -> JSONResponse:
+    return JSONResponse(exc.to_dict(), status_code=exc.http_status)
+
+
+async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    first = exc.errors()[0]
+    where = [str(part) for part in first["loc"] if part not in ("body", "query", "path")]
+    field = ".".join(where) or None
+    return JSONResponse({"code": "INVALID_REQUEST", "message": f"{field}: {first['msg']}",
+                         "field": field}, status_code=422)
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.error("request failed on a service behind the API", path=request.url.path,
+              error=repr(exc))
+    return JSONResponse({"code": "SERVICE_UNAVAILABLE", "field": None,
+                         "message": "a service behind the API (database, Kafka or chain) "
+                                    "did not answer; try again"}, status_code=503)
