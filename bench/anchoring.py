@@ -14,19 +14,16 @@ import statistics
 import time
 import uuid
 
-from bench.ledger_throughput import pod_registrations, wait_while_alive
+from bench._common import bench_settings, pod_registrations, wait_while_alive
 from contracts.deploy import contract, deploy_contracts
-from deploy.stack.kafka import Kafka
-from deploy.stack.node_tools import Anvil
-from deploy.stack.postgres import Postgres
 from ledger.anchoring import AnchorBatch, Stream, record_leaf
 from ledger.audit.proof import BatchPublic, EventProof, Position, check_proof
 from ledger.chain import AnchorLedger, connect, ensure_deployed
 from ledger.merkle import inclusion_path, merkle_root
 from ledger.producer import EventProducer
-from ledger.settings import Settings, get_settings
+from ledger.settings import Settings
 from ledger.store.migrate import upgrade
-from ledger.topics import ANCHORED_TOPICS, ensure_topics, topic_name
+from ledger.topics import ANCHORED_TOPICS, topic_name
 from ledger.worker_process import WorkerProcess
 
 BATCH_SIZES = (1, 100, 1_000, 10_000)
@@ -129,15 +126,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=50_000, help="load for the lag run")
     args = parser.parse_args()
-    base = get_settings()
-    Kafka(base).start()
-    Postgres(base).start()
-    Anvil(base).start()
-    run = uuid.uuid4().hex[:8]
-    settings = base.model_copy(update={
-        "database_url": base.database_url or base.postgres_url,
-        "topic_prefix": f"bench{run}.", "app_id": f"bench-{run}"})
-    ensure_topics(settings)
+    settings = bench_settings(chain=True)
 
     w3 = connect(settings.chain_endpoint)
     # A deployment of its own, so earlier runs' cursors cannot change what is measured.

@@ -15,28 +15,13 @@ import uuid
 from kafka import KafkaConsumer, KafkaProducer
 from sqlalchemy import create_engine, text
 
-from aggregator.domain.events import GridLocation, MaxFlexibility, PodRegistered
-from deploy.stack.kafka import Kafka
-from deploy.stack.postgres import Postgres
-from ledger.catalog import new_event
-from ledger.envelope import Event
+from bench._common import bench_settings, pod_registrations, wait_while_alive
 from ledger.producer import EventProducer
-from ledger.settings import Settings, get_settings
+from ledger.settings import Settings
 from ledger.store.migrate import upgrade
-from ledger.topics import ensure_topics
 from ledger.worker_process import WorkerProcess
 
 ROME_EVENTS_PER_S = 1_600_000 / (15 * 60)
-
-
-def pod_registrations(n: int, run: str) -> list[Event]:
-    """``n`` distinct PodRegistered events (PoD ids prefixed by ``run``)."""
-    location = GridLocation(primary_substation="PS-1", mv_feeder="FDR-1",
-                            secondary_substation="SS-1-1")
-    limits = MaxFlexibility(up_p_kw=6.0, down_p_kw=3.0, up_q_kvar=0.0, down_q_kvar=0.0)
-    return [new_event(PodRegistered(pod_id=f"{run}-{i:07d}", aggregator_id="AGG-1",
-                                    customer_id=f"C-{i:07d}", location=location,
-                                    max_flexibility=limits), actor="AGG-1") for i in range(n)]
 
 
 def _projected(engine, run: str) -> int:  # type: ignore[no-untyped-def]
@@ -87,34 +72,11 @@ def kafka_raw(settings: Settings, records: list[tuple[bytes, bytes]]) -> float:
     return len(records) / elapsed
 
 
-def wait_while_alive(done, worker: WorkerProcess, what: str,  # type: ignore[no-untyped-def]
-                     progress: int = 0, timeout_s: float = 600) -> None:
-    """Poll ``done`` until true; stop if the worker dies or time runs out."""
-    deadline = time.monotonic() + timeout_s
-    last_report = time.monotonic()
-    while not done():
-        if not worker.alive():
-            raise SystemExit(f"worker died waiting for {what}; see {worker.log_file}")
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}")
-        if progress and time.monotonic() - last_report > 5:
-            print(f"  … waiting for {what}", flush=True)
-            last_report = time.monotonic()
-        time.sleep(0.05)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=50_000)
     args = parser.parse_args()
-    base = get_settings()
-    Kafka(base).start()
-    Postgres(base).start()
-    run = uuid.uuid4().hex[:8]
-    settings = base.model_copy(update={
-        "database_url": base.database_url or base.postgres_url,
-        "topic_prefix": f"bench{run}.", "app_id": f"bench-{run}"})
-    ensure_topics(settings)
+    settings = bench_settings()
 
     print(f"ledger throughput: {args.events:,} PodRegistered events, "
           f"{settings.topic_partitions} partitions, read models on "

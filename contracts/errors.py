@@ -1,8 +1,8 @@
 """Decode the custom errors our contracts revert with, by name and arguments.
 
 web3 raises ``ContractCustomError`` carrying only the raw revert data (4-byte selector and
-ABI-encoded arguments). Callers such as the anchor processor need the name and arguments
-(e.g. ``RangeNotContiguous``'s ``expectedFirst`` to resume from), so this maps selectors
+ABI-encoded arguments). Callers need the name and arguments (the anchor processor logs a
+refused batch as ``RangeNotContiguous(expectedFirst=…)``, tests assert them), so this maps selectors
 back to the error definitions of the contracts' ABIs, inherited OpenZeppelin errors included.
 """
 

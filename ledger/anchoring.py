@@ -61,7 +61,7 @@ class ReadPastAnchors(RuntimeError):
 @dataclass
 class _Backlog:
     next_offset: int | None = None  # the chain's, once known
-    read_from: int | None = None  # first offset received since the last rewind
+    read_from: int | None = None  # first offset this process received
     offsets: list[int] = field(default_factory=list)
     leaves: list[bytes] = field(default_factory=list)
 
@@ -119,11 +119,6 @@ class Backlogs:
         for backlog in self._backlogs.values():
             backlog.next_offset = None
 
-    def lowest(self, stream: Stream) -> int | None:
-        """The lowest offset waiting in ``stream``, if any."""
-        backlog = self._backlogs.get(stream)
-        return backlog.offsets[0] if backlog and backlog.offsets else None
-
     def covered(self, stream: Stream) -> int:
         """Offsets of ``stream`` below this are on chain (0 while the position is unknown)."""
         backlog = self._backlogs.get(stream)
@@ -131,8 +126,9 @@ class Backlogs:
             return 0
         return backlog.next_offset
 
-    def cut(self, max_events: int) -> list[AnchorBatch]:
-        """Batches of at most ``max_events`` records over everything waiting.
+    def cut(self, max_events: int, max_batches: int | None = None) -> list[AnchorBatch]:
+        """Batches of at most ``max_events`` records over what is waiting (at most
+        ``max_batches`` of them, the rest left for the next cut).
 
         Only partitions whose chain position is known are cut, since a batch must start
         at it. Each partition's batches are consecutive; the first starts at the chain's
@@ -144,6 +140,8 @@ class Backlogs:
                 continue
             first = backlog.next_offset
             for start in range(0, len(backlog.offsets), max_events):
+                if max_batches is not None and len(batches) >= max_batches:
+                    return batches
                 offsets = backlog.offsets[start:start + max_events]
                 leaves = backlog.leaves[start:start + max_events]
                 batches.append(AnchorBatch(stream, first, offsets[-1], len(offsets),

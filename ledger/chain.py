@@ -147,11 +147,6 @@ class AnchorLedger:
         """The first offset of ``stream`` the chain has not anchored (0 for none)."""
         return int(self.contract.functions.nextOffset(stream.topic, stream.partition).call())
 
-    def root_of(self, stream: Stream, first_offset: int, last_offset: int, count: int) -> bytes:
-        """The root anchored for exactly these coordinates; 32 zero bytes if none."""
-        return bytes(self.contract.functions.rootOf(stream.topic, stream.partition, first_offset,
-                                                    last_offset, count).call())
-
     def anchor(self, batches: Sequence[AnchorBatch]) -> list[AnchoredBatch]:
         """Anchor ``batches`` in one transaction and return them as the chain recorded them.
 

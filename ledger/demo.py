@@ -138,6 +138,8 @@ def _audit(settings: Settings, engine, event: Event,  # type: ignore[no-untyped-
     verdict = verify(proof, settings.chain_endpoint, anchor_address)
     for step in verdict.steps:
         click.echo(f"   {step}")
+    if not verdict.ok:
+        raise click.ClickException("the event could not be proven against the chain")
     click.echo("   the same from a shell: flexmarket serve & "
                f"flexmarket audit verify {event.event_id}")
 

@@ -156,8 +156,9 @@ def parse_event(raw: bytes) -> Event:
         InvalidEvent: ``EVENT_NOT_JSON`` (also duplicate names, nesting too deep); a
             missing or malformed field, named; ``EVENT_NOT_CANONICAL`` for a value RFC 8785
             cannot encode (NaN, Infinity, huge integers, lone surrogates);
-            ``EVENT_NOT_NORMAL_FORM`` for another spelling of a value; and
-            ``EVENT_HASH_MISMATCH``.
+            ``EVENT_NOT_NORMAL_FORM`` for another spelling of a value;
+            ``EVENT_HASH_MISMATCH``; and ``EVENT_NOT_CANONICAL`` for bytes other than the
+            event's canonical JSON (spacing, member order).
     """
     data = _strict_json(raw)
     if not isinstance(data, dict):
@@ -178,6 +179,11 @@ def parse_event(raw: bytes) -> Event:
                     if canonical_json(v) != canonical_json(received[n]))
         raise InvalidEvent(f"{name}: not in normal form (expected {normal[name]!r})",
                            code="EVENT_NOT_NORMAL_FORM", field=name)
+    if raw != canonical_json(data):
+        # Same event, other bytes (spacing, member order): the record's bytes are what is
+        # anchored, and an auditor recomputes them from the event, so only one is allowed.
+        raise InvalidEvent("the record is not the event's canonical JSON (RFC 8785)",
+                           code="EVENT_NOT_CANONICAL")
     return event
 
 

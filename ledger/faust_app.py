@@ -35,6 +35,10 @@ def build_app(settings: Settings) -> faust.App:
         # timeout; Faust's default (60 s) makes every restart wait that long.
         broker_session_timeout=10.0,
         broker_heartbeat_interval=2.0,
+        # By default a rebalance or shutdown waits until every message taken is acked; the
+        # anchor processor holds its records until the chain has them, which may be long
+        # during an outage. Not waiting is safe: un-acked records are read again.
+        stream_wait_empty=False,
     )
     for module in PROCESSORS:
         importlib.import_module(module).attach(app, settings)

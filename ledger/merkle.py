@@ -40,10 +40,7 @@ def merkle_root(leaves: Sequence[bytes]) -> bytes:
         raise ValueError("a Merkle tree needs at least one leaf")
     level = list(leaves)
     while len(level) > 1:
-        paired = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            paired.append(level[-1])
-        level = paired
+        level = _parents(level)
     return level[0]
 
 
@@ -61,11 +58,16 @@ def inclusion_path(leaves: Sequence[bytes], index: int) -> list[bytes]:
         sibling = index ^ 1
         if sibling < len(level):
             path.append(level[sibling])
-        paired = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            paired.append(level[-1])
-        level, index = paired, index // 2
+        level, index = _parents(level), index // 2
     return path
+
+
+def _parents(level: list[bytes]) -> list[bytes]:
+    """The next level up: pairs hashed, an odd last node carried up unchanged."""
+    parents = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+    if len(level) % 2:
+        parents.append(level[-1])
+    return parents
 
 
 def root_from_path(leaf: bytes, index: int, tree_size: int, path: Sequence[bytes]) -> bytes:

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     anchor_batch_seconds: float = Field(
         2.0, gt=0, description="longest an event waits before its batch is anchored (s)"
     )
+    # About 37,000 gas a batch: 100 keep a transaction near 4M gas, far below block limits,
+    # however long the backlog an outage left.
+    anchor_batches_per_transaction: int = Field(
+        100, ge=1, description="most batches in one anchoring transaction"
+    )
 
     api_host: str = Field("127.0.0.1", description="address `flexmarket serve` listens on")
     api_port: int = Field(8000, description="port `flexmarket serve` listens on")

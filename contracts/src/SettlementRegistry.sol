@@ -9,8 +9,17 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 ///         replayed settlement can never pay twice.
 /// @dev `termsHash` is not checked against `terms`: the terms may be a document, a URI or a
 ///      short text, and the hash is of whatever canonical form the platform signs off-chain.
+///      Mechanism ids are global and first come, first served, so creating one is gated:
+///      were any address allowed to create mechanisms for itself, anyone could watch the
+///      mempool and claim, for itself, the id meant for a real aggregator. Only aggregators
+///      the market has enrolled (AGGREGATOR_ROLE, granted by the admin) own mechanisms.
 contract SettlementRegistry is AccessControl {
-    /// @notice The market platform, creating mechanisms on behalf of aggregators.
+    /// @notice An aggregator enrolled by the market: the only kind of account that owns
+    ///         mechanisms, and that may create its own. Granted (and revoked) by the admin
+    ///         (DEFAULT_ADMIN_ROLE) when the market enrols (or removes) the aggregator;
+    ///         revoking it stops new mechanisms but leaves the existing ones in place.
+    bytes32 public constant AGGREGATOR_ROLE = keccak256("AGGREGATOR_ROLE");
+    /// @notice The market platform, creating mechanisms on behalf of enrolled aggregators.
     bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
     /// @notice The settlement process, recording settled outcomes.
     bytes32 public constant SETTLER_ROLE = keccak256("SETTLER_ROLE");
@@ -33,7 +42,7 @@ contract SettlementRegistry is AccessControl {
     mapping(address aggregator => bytes32[] mechanismIds) private _mechanismsOf;
     mapping(bytes32 settlementId => Settlement) private _settlements;
 
-    /// @notice `aggregator` (or the registrar for it) created the mechanism `mechanismId`.
+    /// @notice `aggregator` (or a registrar for it) created the mechanism `mechanismId`.
     event MechanismCreated(
         bytes32 indexed mechanismId, address indexed aggregator, bytes32 termsHash
     );
@@ -42,8 +51,11 @@ contract SettlementRegistry is AccessControl {
         bytes32 indexed settlementId, bytes32 indexed mechanismId, bytes32 outcomeHash
     );
 
-    /// @notice Only the aggregator itself or a registrar may create its mechanisms.
+    /// @notice Only the enrolled aggregator itself or a registrar may create its mechanisms.
     error NotAggregatorOrRegistrar(address caller, address aggregator);
+    /// @notice `aggregator` does not hold AGGREGATOR_ROLE: mechanisms belong to enrolled
+    ///         aggregators only, whoever creates them.
+    error NotAnAggregator(address aggregator);
     /// @notice A mechanism with this id exists already.
     error MechanismExists(bytes32 mechanismId);
     /// @notice No mechanism with this id.
@@ -60,6 +72,11 @@ contract SettlementRegistry is AccessControl {
 
     /// @notice FR_MP_SET_1: create a settlement mechanism for `aggregator`, by the aggregator
     ///         itself or by a registrar acting for it.
+    /// @dev The caller must be `aggregator` holding AGGREGATOR_ROLE, or hold REGISTRAR_ROLE
+    ///      (else `NotAggregatorOrRegistrar`), so an unenrolled address cannot front-run an
+    ///      aggregator's mechanism id by creating it for itself. `aggregator` must hold
+    ///      AGGREGATOR_ROLE even when a registrar creates for it (else `NotAnAggregator`):
+    ///      a mechanism always belongs to an enrolled aggregator.
     function createMechanism(
         address aggregator,
         bytes32 mechanismId,
@@ -67,9 +84,11 @@ contract SettlementRegistry is AccessControl {
         string calldata terms
     ) external {
         if (aggregator == address(0)) revert ZeroAddress();
-        if (msg.sender != aggregator && !hasRole(REGISTRAR_ROLE, msg.sender)) {
+        bool enrolled = hasRole(AGGREGATOR_ROLE, aggregator);
+        if (!(msg.sender == aggregator && enrolled) && !hasRole(REGISTRAR_ROLE, msg.sender)) {
             revert NotAggregatorOrRegistrar(msg.sender, aggregator);
         }
+        if (!enrolled) revert NotAnAggregator(aggregator);
         Mechanism storage m = _mechanisms[mechanismId];
         if (m.aggregator != address(0)) revert MechanismExists(mechanismId);
         m.aggregator = aggregator;

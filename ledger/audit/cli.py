@@ -112,6 +112,8 @@ def audit_verify(event_id: str, api_url: str | None, proof_file: Path | None,
         if anchor_address is None:
             anchor_address = load_deployment(settings, connect(chain_url)).addresses[
                 "EventAnchor"]
+            click.echo(f"note  EventAnchor {anchor_address} is the operator's (from "
+                       f"{settings.deployment_file}); pin your own with --contract", err=True)
     except (LookupError, httpx.HTTPError, ValidationError, ChainError) as exc:
         raise click.ClickException(str(exc)) from None
     if proof.event.get("event_id") != event_id:

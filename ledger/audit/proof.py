@@ -15,9 +15,8 @@ from ledger.anchoring import record_leaf
 from ledger.canonical import canonical_json
 from ledger.envelope import parse_event
 from ledger.errors import InvalidEvent
+from ledger.events import Hex32
 from ledger.merkle import root_from_path
-
-Hex32 = Field(pattern=r"^0x[0-9a-f]{64}$")
 
 
 class Position(BaseModel):

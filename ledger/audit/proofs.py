@@ -7,6 +7,7 @@ when an auditor checks it.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Any
 from uuid import UUID
@@ -33,6 +34,7 @@ class ProofService:
         self.engine = engine
         self._leaves: OrderedDict[tuple[str, int, int], tuple[list[int], list[bytes]]] = (
             OrderedDict())
+        self._lock = threading.Lock()
 
     def proof(self, event_id: str) -> EventProof:
         """The inclusion proof of one event.
@@ -80,15 +82,17 @@ class ProofService:
 
     def _batch_leaves(self, batch: Any) -> tuple[list[int], list[bytes]]:
         key = (batch.topic, batch.partition, batch.first_offset)
-        if key in self._leaves:
-            self._leaves.move_to_end(key)
-            return self._leaves[key]
+        with self._lock:  # FastAPI runs these handlers on a thread pool
+            if key in self._leaves:
+                self._leaves.move_to_end(key)
+                return self._leaves[key]
         records = read_range(self.settings, *key, batch.last_offset)
         found = ([r.offset for r in records],
                  [record_leaf(r.offset, r.value or b"") for r in records])
-        self._leaves[key] = found
-        if len(self._leaves) > CACHED_BATCHES:
-            self._leaves.popitem(last=False)
+        with self._lock:
+            self._leaves[key] = found
+            if len(self._leaves) > CACHED_BATCHES:
+                self._leaves.popitem(last=False)
         return found
 
 

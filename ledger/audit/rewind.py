@@ -41,8 +41,10 @@ def rewind_to_chain(settings: Settings) -> dict[tuple[str, int], tuple[int, int]
         committed = admin.list_group_offsets(settings.app_id).get(settings.app_id, {})
         moves = {}
         for tp, meta in committed.items():
+            if tp.topic not in names:
+                continue
             position = ledger.next_offset(Stream(tp.topic, tp.partition))
-            if tp.topic in names and meta.offset > position:
+            if meta.offset > position:
                 moves[tp] = (meta.offset, position)
         if moves:
             _alter(admin, settings.app_id, {tp: after for tp, (_, after) in moves.items()})

@@ -32,7 +32,7 @@ from ledger.store.migrate import upgrade
 from ledger.store.models import AnchorBatchRow, Base, EventRow, ProjectorOffset
 from ledger.store.queries import event_of_row, utc
 from ledger.store.writer import ReadModelWriter, make_async_engine
-from ledger.topics import ANCHORED_TOPICS, topic_name
+from ledger.topics import ANCHORED_TOPICS, Topic, topic_name
 
 Kind = Literal["altered", "forged", "gap", "deleted", "unanchored", "unprojected", "repeated"]
 TAMPERING: frozenset[str] = frozenset({"altered", "forged", "gap", "deleted"})
@@ -96,15 +96,51 @@ class ScanReport:
         return "\n".join(lines)
 
 
+@dataclass
+class SqlSnapshot:
+    """The read models as one transaction saw them: events, bookkeeping, derived rows."""
+
+    events: list[Any]
+    projected: dict[tuple[str, int], int]  # the projector's last offset per partition
+    anchor_rows: list[Any]
+    derived: dict[str, dict[tuple[Any, ...], dict[str, Any]]]  # table → key → row
+
+
+def read_snapshot(engine: Engine) -> SqlSnapshot:
+    """Every table the scan checks, read in one repeatable-read transaction."""
+    # PostgreSQL's default isolation would let each SELECT see newer rows. (pysqlite runs
+    # SELECTs outside a transaction, so on SQLite the scan wants a quiet system.)
+    options = ({"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql"
+               else {})
+    with engine.connect().execution_options(**options) as conn, conn.begin():
+        return SqlSnapshot(
+            events=list(conn.execute(select(EventRow)).all()),
+            projected={(r.topic, r.partition): r.offset
+                       for r in conn.execute(select(ProjectorOffset)).all()},
+            anchor_rows=list(conn.execute(select(AnchorBatchRow)).all()),
+            derived={table.name: _keyed_rows(conn, table) for table in _derived_tables()},
+        )
+
+
 def scan(settings: Settings, *, progress: bool = False) -> ScanReport:
     """Scan the configured Kafka log and read models against the configured chain.
+
+    The read models are read first, then the chain, then the log: whatever arrives in
+    between shows up as not yet projected or not yet anchored, never as tampering.
 
     Raises:
         ledger.chain.ChainError: the chain cannot be read.
     """
+    engine = create_engine(settings.read_model_url)
+    try:
+        snapshot = read_snapshot(engine)
+    finally:
+        engine.dispose()
     ledger = AnchorLedger.open(settings)
-    batches = ledger.anchored()
-    ends = end_offsets(settings, [topic_name(settings, t) for t in ANCHORED_TOPICS])
+    names = {topic_name(settings, t) for t in ANCHORED_TOPICS}
+    # One EventAnchor may serve several deployments (benchmarks, tests): only ours count.
+    batches = [a for a in ledger.anchored() if a.batch.stream.topic in names]
+    ends = end_offsets(settings, sorted(names))
     bar = tqdm(total=sum(ends.values()), desc="reading the log", unit="rec",
                disable=not progress, leave=False)
     records: dict[Stream, list[Record]] = defaultdict(list)
@@ -112,17 +148,15 @@ def scan(settings: Settings, *, progress: bool = False) -> ScanReport:
         records[Stream(record.topic, record.partition)].append(record)
         bar.update()
     bar.close()
-    engine = create_engine(settings.read_model_url)
-    try:
-        report = examine(records, batches, engine)
-        report.findings += compare_derived_tables(records, engine)
-    finally:
-        engine.dispose()
+    report = examine(records, batches, snapshot, anchored_topics=names,
+                     anchors_topic=topic_name(settings, Topic.ANCHORS))
+    report.findings += compare_derived_tables(records, snapshot)
     return report
 
 
 def examine(records: dict[Stream, list[Record]], batches: Sequence[AnchoredBatch],
-            engine: Engine) -> ScanReport:
+            snapshot: SqlSnapshot, *, anchored_topics: set[str],
+            anchors_topic: str) -> ScanReport:
     """The log against the chain, and the ``events`` and ``anchor_batches`` rows against both."""
     report = ScanReport(records=sum(len(r) for r in records.values()), batches=len(batches))
     by_stream: dict[Stream, list[AnchoredBatch]] = defaultdict(list)
@@ -132,17 +166,16 @@ def examine(records: dict[Stream, list[Record]], batches: Sequence[AnchoredBatch
         report.findings += _check_stream(stream, records.get(stream, []),
                                          sorted(by_stream[stream],
                                                 key=lambda a: a.batch.first_offset), report)
-    with engine.connect() as conn:
-        rows = conn.execute(select(EventRow)).all()
-        projected = {(r.topic, r.partition): r.offset
-                     for r in conn.execute(select(ProjectorOffset)).all()}
-        anchor_rows = conn.execute(select(AnchorBatchRow)).all()
+    rows = snapshot.events
     report.sql_events = len(rows)
-    scanned = {s.topic for s in records} | {a.batch.stream.topic for a in batches}
-    report.findings += _check_event_rows(records, [r for r in rows if r.topic in scanned],
-                                         projected)
-    report.findings += _check_anchor_rows(batches, anchor_rows,
-                                          [r for r in rows if r.type == "BatchAnchored"])
+    report.findings += _check_event_rows(
+        records, [r for r in rows if r.topic in anchored_topics], snapshot.projected)
+    report.findings += [Finding("forged", "sql", f"events row on {r.topic}, a topic that is "
+                                "neither anchored nor the anchors topic", r.topic, r.partition,
+                                r.offset, event_id=r.event_id)
+                        for r in rows if r.topic not in anchored_topics | {anchors_topic}]
+    report.findings += _check_anchor_rows(batches, snapshot.anchor_rows,
+                                          [r for r in rows if r.topic == anchors_topic])
     return report
 
 
@@ -241,19 +274,33 @@ def _check_anchor_rows(batches: Sequence[AnchoredBatch], rows: Sequence[Any],
 
 
 def compare_derived_tables(records: dict[Stream, list[Record]],
-                           engine: Engine) -> list[Finding]:
-    """Replay the log into a scratch database and diff every derived table with the live one."""
+                           snapshot: SqlSnapshot) -> list[Finding]:
+    """Replay the log, up to where the projector was, into a scratch database and diff
+    every derived table with the snapshot."""
+    upto = [r for recs in records.values() for r in recs
+            if r.offset <= snapshot.projected.get((r.topic, r.partition), -1)]
     with tempfile.TemporaryDirectory(prefix="flexmarket-scan-") as scratch:
         url = f"sqlite:///{Path(scratch) / 'replay.db'}"
         upgrade(url)
-        asyncio.run(_replay(url, (r for recs in records.values() for r in recs)))
+        asyncio.run(_replay(url, upto))
         replay = create_engine(url)
         try:
-            return [f for table in Base.metadata.sorted_tables
-                    if table.name not in NOT_REPLAYED
-                    for f in _diff_table(table, replay, engine)]
+            with replay.connect() as conn:
+                expected = {t.name: _keyed_rows(conn, t) for t in _derived_tables()}
         finally:
             replay.dispose()
+    return [f for table in _derived_tables()
+            for f in _diff_table(table, expected[table.name], snapshot.derived[table.name])]
+
+
+def _derived_tables() -> list[Any]:
+    return [t for t in Base.metadata.sorted_tables if t.name not in NOT_REPLAYED]
+
+
+def _keyed_rows(conn: Any, table: Any) -> dict[tuple[Any, ...], dict[str, Any]]:
+    keys = [c.name for c in table.primary_key.columns]
+    return {tuple(normalise(row[k]) for k in keys): {k: normalise(v) for k, v in row.items()}
+            for row in conn.execute(select(table)).mappings()}
 
 
 async def _replay(url: str, records: Iterable[Record], chunk: int = 5000) -> None:
@@ -272,22 +319,15 @@ async def _replay(url: str, records: Iterable[Record], chunk: int = 5000) -> Non
         await engine.dispose()
 
 
-def _diff_table(table: Any, replay: Engine, live: Engine) -> list[Finding]:
-    key_columns = list(table.primary_key.columns)
-
-    def rows(engine: Engine) -> dict[tuple[Any, ...], dict[str, Any]]:
-        with engine.connect() as conn:
-            return {tuple(normalise(row[c.name]) for c in key_columns):
-                    {k: normalise(v) for k, v in row.items()}
-                    for row in conn.execute(select(table)).mappings()}
-
-    expected, actual = rows(replay), rows(live)
+def _diff_table(table: Any, expected: dict[tuple[Any, ...], dict[str, Any]],
+                actual: dict[tuple[Any, ...], dict[str, Any]]) -> list[Finding]:
+    key_columns = [c.name for c in table.primary_key.columns]
     findings = []
     for key in sorted(set(expected) | set(actual), key=repr):
         want, have = expected.get(key), actual.get(key)
         if want == have:
             continue
-        named = ", ".join(f"{c.name}={v}" for c, v in zip(key_columns, key, strict=True))
+        named = ", ".join(f"{c}={v}" for c, v in zip(key_columns, key, strict=True))
         if want is None:
             detail = f"{table.name} row {named} is not in the replay of the log"
         elif have is None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import httpx
 from web3 import Web3
+from web3.exceptions import Web3Exception
 
 from contracts.deploy import contract
 from ledger.anchoring import Stream
@@ -49,7 +50,11 @@ def fetch_proof(api_url: str, event_id: str) -> EventProof:
 
 
 def verify(proof: EventProof, chain_url: str, anchor_address: str) -> Verdict:
-    """Check ``proof`` on its own and then against ``EventAnchor`` at ``anchor_address``."""
+    """Check ``proof`` on its own and then against ``EventAnchor`` at ``anchor_address``.
+
+    The chain is asked for the root anchored at exactly the batch's coordinates, and the
+    named transaction must carry EventAnchor's own log for that batch and root.
+    """
     verdict = Verdict()
     try:
         root = check_proof(proof)
@@ -60,6 +65,17 @@ def verify(proof: EventProof, chain_url: str, anchor_address: str) -> Verdict:
     if batch.contract.lower() != anchor_address.lower():
         return verdict.failed(f"the proof names contract {batch.contract}, not the "
                               f"EventAnchor you trust ({anchor_address})")
+    try:
+        return _on_chain(proof, root, chain_url, anchor_address, verdict)
+    except Web3Exception as exc:
+        return verdict.failed(f"the chain at {chain_url} could not confirm it: {exc}")
+    except OSError as exc:
+        return verdict.failed(f"no chain answers at {chain_url}: {exc}")
+
+
+def _on_chain(proof: EventProof, root: bytes, chain_url: str, anchor_address: str,
+              verdict: Verdict) -> Verdict:
+    batch = proof.batch
     w3 = connect(chain_url)
     if w3.eth.chain_id != batch.chain_id:
         return verdict.failed(f"{chain_url} is chain {w3.eth.chain_id}, the proof says "
@@ -76,8 +92,13 @@ def verify(proof: EventProof, chain_url: str, anchor_address: str) -> Verdict:
     verdict.passed(f"EventAnchor {anchor_address} holds that root for {stream} "
                    f"{batch.first_offset}..{batch.last_offset}")
     receipt = w3.eth.get_transaction_receipt(batch.tx_hash)
-    logs = anchor.events.BatchAnchored().process_receipt(receipt)
-    if not any(bytes(log["args"]["root"]) == root for log in logs):
-        return verdict.failed(f"transaction {batch.tx_hash} did not anchor that root")
+    ours = [log for log in anchor.events.BatchAnchored().process_receipt(receipt)
+            if log["address"].lower() == anchor_address.lower()]
+    wanted = (stream.topic, stream.partition, batch.first_offset, batch.last_offset,
+              batch.count, root)
+    if not any((log["args"]["topic"], log["args"]["partition"], log["args"]["firstOffset"],
+                log["args"]["lastOffset"], log["args"]["count"], bytes(log["args"]["root"]))
+               == wanted for log in ours):
+        return verdict.failed(f"transaction {batch.tx_hash} did not anchor that batch")
     verdict.passed(f"transaction {batch.tx_hash} (block {receipt['blockNumber']}) anchored it")
     return verdict

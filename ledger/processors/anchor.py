@@ -18,7 +18,9 @@ from collections import defaultdict
 import faust
 import structlog
 from faust.types import EventT, StreamT
+from web3.exceptions import ContractLogicError
 
+from contracts.errors import decode_revert
 from ledger.anchoring import (
     AnchoredBatch,
     Backlogs,
@@ -65,9 +67,13 @@ class Anchorer:
         self.stream: StreamT | None = None
         self.backlogs = Backlogs()
         self.held: dict[Stream, list[EventT]] = defaultdict(list)
-        self.oldest: float | None = None
+        self.oldest: float | None = None  # Kafka timestamp (Unix s) of the oldest held record
         self.due = asyncio.Event()
         self.ledger: AnchorLedger | None = None
+
+    def lag_s(self) -> float:
+        """How long the oldest record still waiting has been on Kafka (s)."""
+        return round(time.time() - self.oldest, 1) if self.oldest else 0.0
 
     async def take(self, event: EventT) -> None:
         """Hold one record for anchoring (or let it go if the chain already has it)."""
@@ -78,7 +84,7 @@ class Anchorer:
         except ReadPastAnchors as exc:
             _exit_for_rewind(exc)
         self.held[stream].append(event)
-        self.oldest = self.oldest or time.monotonic()
+        self.oldest = self.oldest or message.timestamp
         if self.backlogs.largest() >= self.settings.anchor_batch_size:
             self.due.set()
 
@@ -98,58 +104,72 @@ class Anchorer:
                 self.ledger = None  # re-open, and re-read every position from the chain
                 delay = RETRY_DELAYS_S[min(failures, len(RETRY_DELAYS_S) - 1)]
                 failures += 1
-                log.warning("anchoring failed; retrying", error=repr(exc), retry_in_s=delay,
-                            lag_events=self.backlogs.pending(),
-                            lag_s=round(time.monotonic() - (self.oldest or time.monotonic()), 1))
+                log.warning("anchoring failed; retrying", error=_reason(exc), retry_in_s=delay,
+                            lag_events=self.backlogs.pending(), lag_s=self.lag_s())
                 await asyncio.sleep(delay)
 
     async def flush(self) -> None:
-        """Anchor every batch that can be cut now, announce it, release its records."""
+        """Anchor every batch that can be cut now, announce it, release its records.
+
+        Batches are announced before the backlog is told they are on chain: if announcing
+        fails, the retry re-reads the chain's positions and re-announces from the logs.
+        """
         if self.ledger is None:
             self.ledger = await asyncio.to_thread(AnchorLedger.open, self.settings)
             self.backlogs.forget_positions()
-        for stream in self.backlogs.streams():
-            if not self.backlogs.known(stream):
-                await self._position(stream)
-        batches = self.backlogs.cut(self.settings.anchor_batch_size)
-        if batches:
+        for stream, events in list(self.held.items()):
+            if events and not self.backlogs.known(stream):
+                await self._position(stream, events[0].message.offset)
+        while batches := self.backlogs.cut(self.settings.anchor_batch_size,
+                                           self.settings.anchor_batches_per_transaction):
             anchored = await asyncio.to_thread(self.ledger.anchor, batches)
-            self.backlogs.confirm(batches)
             await self._announce(anchored)
+            self.backlogs.confirm(batches)
             log.info("anchored", batches=len(anchored), events=sum(b.count for b in batches),
                      gas=anchored[0].tx_gas_used)
+            await self._release()
         await self._release()
 
-    async def _position(self, stream: Stream) -> None:
+    async def _position(self, stream: Stream, lowest_held: int) -> None:
         """Learn the chain's position; re-announce chain batches over records we re-read."""
         assert self.ledger is not None
         next_offset = await asyncio.to_thread(self.ledger.next_offset, stream)
-        lowest = self.backlogs.lowest(stream)
-        self.backlogs.set_chain_position(stream, next_offset)
-        if lowest is not None and lowest < next_offset:
-            # A previous run anchored these but may have died before announcing them.
-            earlier = await asyncio.to_thread(self.ledger.anchored, stream, lowest)
+        if lowest_held < next_offset:
+            # Anchored already, by a previous run or before a failed announcement: say so
+            # again (the events come out identical, and consumers keep one).
+            earlier = await asyncio.to_thread(self.ledger.anchored, stream, lowest_held)
             await self._announce(earlier)
+        self.backlogs.set_chain_position(stream, next_offset)
 
     async def _announce(self, anchored: list[AnchoredBatch]) -> None:
+        """Send a ``BatchAnchored`` per batch and wait until Kafka has them all."""
         assert self.ledger is not None
         deployment = self.ledger.deployment
+        deliveries = []
         for batch in anchored:
             event = batch_anchored_event(batch, deployment.chain_id, self.ledger.address)
-            await self.announcements.send(key=event.key.encode(), value=event.to_bytes())
+            deliveries.append(await self.announcements.send(key=event.key.encode(),
+                                                            value=event.to_bytes()))
+        await asyncio.gather(*deliveries)
 
     async def _release(self) -> None:
         """Acknowledge every held record the chain now covers."""
-        assert self.stream is not None or not self.held
-        for stream, events in self.held.items():
+        for stream, events in list(self.held.items()):
             covered = self.backlogs.covered(stream)
             keep = next((i for i, e in enumerate(events) if e.message.offset >= covered),
                         len(events))
             for event in events[:keep]:
                 await self.stream.ack(event)  # type: ignore[union-attr]
             del events[:keep]
-        if not self.backlogs.pending():
-            self.oldest = None
+        oldest = [events[0].message.timestamp for events in self.held.values() if events]
+        self.oldest = min(oldest) if oldest else None
+
+
+def _reason(exc: Exception) -> str:
+    """A revert by its custom error's name and arguments; anything else as it is."""
+    if isinstance(exc, ContractLogicError):
+        return f"reverted: {decode_revert(exc)}"
+    return repr(exc)
 
 
 def _exit_for_rewind(exc: ReadPastAnchors) -> None:

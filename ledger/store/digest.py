@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -17,13 +17,13 @@ from sqlalchemy import Engine, select
 from ledger.canonical import canonical_json
 from ledger.envelope import format_time
 from ledger.store.models import Base
+from ledger.store.queries import utc
 
 
 def normalise(value: Any) -> Any:
     """A stored value in one form whatever the backend returned (for digests and diffs)."""
     if isinstance(value, datetime):
-        # SQLite returns naive datetimes; everything stored is UTC.
-        return format_time(value if value.tzinfo else value.replace(tzinfo=UTC))
+        return format_time(utc(value))
     if isinstance(value, str) and value[:1] in "{[":
         try:
             return json.loads(value)

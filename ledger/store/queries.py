@@ -33,11 +33,16 @@ def utc(moment: datetime) -> datetime:
 
 
 def find_batch(conn: Connection, topic: str, partition: int, offset: int) -> Any | None:
-    """The anchored batch covering ``offset`` of the partition, if it is anchored yet."""
+    """The anchored batch covering ``offset`` of the partition, if it is anchored yet.
+
+    The newest one: after a move to a new chain (``chain rewind``) the old chain's rows
+    stay, and the offsets are anchored again.
+    """
     return conn.execute(
         select(AnchorBatchRow)
         .where(AnchorBatchRow.topic == topic, AnchorBatchRow.partition == partition,
                AnchorBatchRow.first_offset <= offset, AnchorBatchRow.last_offset >= offset)
+        .order_by(AnchorBatchRow.anchored_at.desc()).limit(1)
     ).first()
 
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -45,6 +47,16 @@ def start_chain(settings: Settings) -> Anvil:
     node.start()
     deploy(settings)
     return node
+
+
+@contextmanager
+def running_chain(settings: Settings) -> Iterator[Anvil]:
+    """The settings' anvil with the contracts deployed, stopped afterwards."""
+    node = start_chain(settings)
+    try:
+        yield node
+    finally:
+        node.stop()
 
 
 def log_ends(settings: Settings) -> dict[Stream, int]:

@@ -27,7 +27,7 @@ from tests.integration.anchoring_harness import (
     assert_contiguous_cover,
     chain_batches,
     cli,
-    start_chain,
+    running_chain,
     wait_until_anchored,
 )
 from tests.integration.projection_harness import publish, registry_log, wait_for
@@ -49,27 +49,24 @@ def world(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     """200 registry events projected and anchored on anvil, with the worker and API up."""
     tmp = tmp_path_factory.mktemp("anchoring")
     settings = anchoring_settings(stack, tmp, anchor_batch_size=64)
-    node = start_chain(settings)
     events = registry_log(160, 30, 10)
-    publish(settings, events)
     engine = create_engine(settings.read_model_url)
-    try:
-        with WorkerProcess(settings, tmp / "worker.log") as worker, \
-                ApiServer(settings, tmp / "api.log") as api:
-            wait_until_anchored(settings, worker, 120)
-            batches = sum(len(b) for b in chain_batches(settings).values())
+    with running_chain(settings), \
+            WorkerProcess(settings, tmp / "worker.log") as worker, \
+            ApiServer(settings, tmp / "api.log") as api:
+        publish(settings, events)
+        wait_until_anchored(settings, worker, 120)
+        batches = sum(len(b) for b in chain_batches(settings).values())
 
-            def projected() -> bool:
-                with engine.connect() as conn:
-                    rows = conn.execute(select(AnchorBatchRow)).all()
-                    events_rows = conn.execute(select(EventRow.event_id)).all()
-                return len(rows) == batches and len(events_rows) >= len(events)
+        def projected() -> bool:
+            with engine.connect() as conn:
+                rows = conn.execute(select(AnchorBatchRow)).all()
+                events_rows = conn.execute(select(EventRow.event_id)).all()
+            return len(rows) == batches and len(events_rows) >= len(events)
 
-            wait_for(projected, worker, 60, "events and anchor batches projected")
-            yield World(settings, events, worker, api, tmp)
-    finally:
-        engine.dispose()
-        node.stop()
+        wait_for(projected, worker, 60, "events and anchor batches projected")
+        yield World(settings, events, worker, api, tmp)
+    engine.dispose()
 
 
 def test_fr_mp_bc_1_every_event_is_in_a_contiguous_anchored_batch(world: World) -> None:
@@ -165,8 +162,7 @@ def test_killing_the_anchor_processor_mid_batch_leaves_no_gap(
     # partitions is read at once but waits, and the kill lands while it waits.
     settings = anchoring_settings(stack, tmp_path, anchor_batch_size=50)
     settings = settings.model_copy(update={"anchor_batch_seconds": 2.0})
-    node = start_chain(settings)
-    try:
+    with running_chain(settings):
         first, held, after = (registry_log(400, 0, 0), registry_log(100, 0, 0),
                               registry_log(500, 0, 0))
         publish(settings, first)
@@ -181,15 +177,12 @@ def test_killing_the_anchor_processor_mid_batch_leaves_no_gap(
             wait_until_anchored(settings, restarted, 180)
         assert_contiguous_cover(settings)
         assert anchored_events(settings) == len(first) + len(held) + len(after)
-    finally:
-        node.stop()
 
 
 def test_a_chain_outage_delays_anchoring_without_a_gap(
         stack: Settings, tmp_path: Path) -> None:
     settings = anchoring_settings(stack, tmp_path, anchor_batch_size=100)
-    node = start_chain(settings)
-    try:
+    with running_chain(settings) as node:
         publish(settings, registry_log(200, 0, 0))
         with WorkerProcess(settings, tmp_path / "worker.log") as worker:
             wait_until_anchored(settings, worker, 120)
@@ -205,8 +198,6 @@ def test_a_chain_outage_delays_anchoring_without_a_gap(
         assert_contiguous_cover(settings)
         # Contiguous from offset 0: the chain kept the first 200 across its restart.
         assert anchored_events(settings) == 400
-    finally:
-        node.stop()
 
 
 def test_a_new_chain_needs_a_rewind_and_then_anchors_from_offset_0(
@@ -214,8 +205,7 @@ def test_a_new_chain_needs_a_rewind_and_then_anchors_from_offset_0(
     """Resuming from what the chain says: a fresh EventAnchor is behind the group's offsets;
     the processor refuses to leave a gap, and `chain rewind` lets it anchor everything."""
     settings = anchoring_settings(stack, tmp_path, anchor_batch_size=100)
-    node = start_chain(settings)
-    try:
+    with running_chain(settings):
         publish(settings, registry_log(200, 0, 0))
         with WorkerProcess(settings, tmp_path / "worker.log") as worker:
             wait_until_anchored(settings, worker, 120)
@@ -239,5 +229,3 @@ def test_a_new_chain_needs_a_rewind_and_then_anchors_from_offset_0(
             wait_until_anchored(settings, restarted, 120)
         assert_contiguous_cover(settings)
         assert anchored_events(settings) == 240
-    finally:
-        node.stop()

@@ -92,6 +92,21 @@ def test_fr_mp_bc_1_cut_starts_at_the_chain_position_in_batches_of_at_most_n() -
     assert [b.root for b in batches] == [_root(3, 5), _root(6, 8), _root(9, 9)]
 
 
+def test_cut_stops_at_the_most_batches_one_transaction_may_carry() -> None:
+    """A long backlog (after an outage) goes out over several transactions, in order."""
+    backlogs = Backlogs()
+    _add(backlogs, REGISTRY, range(10))
+    _add(backlogs, OTHER, range(4))
+    backlogs.set_chain_position(REGISTRY, 0)
+    backlogs.set_chain_position(OTHER, 0)
+
+    first = backlogs.cut(3, max_batches=3)
+    assert _spans(first) == [(REGISTRY, 0, 2, 3), (REGISTRY, 3, 5, 3), (REGISTRY, 6, 8, 3)]
+    backlogs.confirm(first)
+    assert _spans(backlogs.cut(3, max_batches=3)) == [
+        (REGISTRY, 9, 9, 1), (OTHER, 0, 2, 3), (OTHER, 3, 3, 1)]
+
+
 def test_cut_does_not_consume_the_backlog() -> None:
     """Cutting is a proposal: until ``confirm`` the same batches come out again."""
     backlogs = Backlogs()
@@ -130,7 +145,6 @@ def test_records_below_the_chain_position_are_dropped() -> None:
 
     for backlogs in (position_first, records_first):
         assert backlogs.pending() == 3
-        assert backlogs.lowest(REGISTRY) == 5
         assert _spans(backlogs.cut(10)) == [(REGISTRY, 5, 7, 3)]
         assert backlogs.cut(10)[0].root == _root(5, 7)
 
@@ -172,7 +186,6 @@ def test_confirm_moves_the_position_and_empties_the_backlog() -> None:
 
     assert backlogs.pending() == 0
     assert backlogs.covered(REGISTRY) == 5
-    assert backlogs.lowest(REGISTRY) is None
     assert backlogs.cut(2) == []
     _add(backlogs, REGISTRY, range(3, 7))  # 3 and 4 again: a redelivery after a rebalance
     assert _spans(backlogs.cut(10)) == [(REGISTRY, 5, 6, 2)]
@@ -188,7 +201,6 @@ def test_confirm_of_part_of_the_batches_keeps_the_rest() -> None:
     backlogs.confirm([first])
 
     assert backlogs.covered(REGISTRY) == 2
-    assert backlogs.lowest(REGISTRY) == 2
     assert backlogs.pending() == 3
     assert _spans(backlogs.cut(2)) == [(REGISTRY, 2, 3, 2), (REGISTRY, 4, 4, 1)]
 
@@ -219,17 +231,14 @@ def test_covered_is_zero_until_the_position_is_known() -> None:
     assert backlogs.covered(REGISTRY) == 2
 
 
-def test_lowest_pending_and_largest() -> None:
-    """Counters the processor uses to decide when a batch is due and what to re-announce."""
+def test_pending_and_largest() -> None:
+    """Counters the processor uses to decide when a batch is due and to report lag."""
     backlogs = Backlogs()
-    assert (backlogs.pending(), backlogs.largest(), backlogs.lowest(REGISTRY)) == (0, 0, None)
+    assert (backlogs.pending(), backlogs.largest()) == (0, 0)
     _add(backlogs, REGISTRY, range(4, 9))
     _add(backlogs, OTHER, range(0, 2))
     assert backlogs.pending() == 7
     assert backlogs.largest() == 5
-    assert backlogs.lowest(REGISTRY) == 4
-    assert backlogs.lowest(OTHER) == 0
-    assert backlogs.lowest(Stream("anchors", 0)) is None
     assert set(backlogs.streams()) == {REGISTRY, OTHER}
 
 

@@ -312,3 +312,17 @@ def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
     event = seal(type="PodRegistered", version=1, actor="AGG-1", key="POD-1",
                  payload={"note": "[{" * 500 + '\\"]'})
     assert parse_event(event.to_bytes()) == event
+
+
+def test_fr_mp_bc_1_only_the_canonical_bytes_of_an_event_are_accepted() -> None:
+    """The anchored leaf is over the record's bytes and auditors rebuild them from the event,
+    so the same event spaced out or reordered is refused rather than made unprovable."""
+    event = make_event()
+    spaced = json.dumps(json.loads(event.to_bytes()), indent=2).encode()
+    reordered = json.dumps(dict(reversed(json.loads(event.to_bytes()).items())),
+                           separators=(",", ":"), ensure_ascii=False).encode()
+    for raw in (spaced, reordered):
+        with pytest.raises(InvalidEvent) as caught:
+            parse_event(raw)
+        assert caught.value.code == "EVENT_NOT_CANONICAL"
+    assert parse_event(event.to_bytes()) == event

@@ -1,0 +1,61 @@
+"""What the benchmarks share: their own topics and consumer group on the local stack, a
+load of PoD registrations, and waiting on a worker."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from aggregator.domain.events import GridLocation, MaxFlexibility, PodRegistered
+from deploy.stack.kafka import Kafka
+from deploy.stack.node_tools import Anvil
+from deploy.stack.postgres import Postgres
+from ledger.catalog import new_event
+from ledger.envelope import Event
+from ledger.settings import Settings, get_settings
+from ledger.topics import ensure_topics
+from ledger.worker_process import WorkerProcess
+
+
+def bench_settings(*, chain: bool = False) -> Settings:
+    """The stack started (with anvil if ``chain``), and settings with topics, a consumer
+    group and PostgreSQL read models of this run's own."""
+    base = get_settings()
+    Kafka(base).start()
+    Postgres(base).start()
+    if chain:
+        Anvil(base).start()
+    run = uuid.uuid4().hex[:8]
+    settings = base.model_copy(update={
+        "database_url": base.database_url or base.postgres_url,
+        "topic_prefix": f"bench{run}.", "app_id": f"bench-{run}"})
+    ensure_topics(settings)
+    return settings
+
+
+def pod_registrations(n: int, run: str) -> list[Event]:
+    """``n`` distinct PodRegistered events (PoD ids prefixed by ``run``)."""
+    location = GridLocation(primary_substation="PS-1", mv_feeder="FDR-1",
+                            secondary_substation="SS-1-1")
+    limits = MaxFlexibility(up_p_kw=6.0, down_p_kw=3.0, up_q_kvar=0.0, down_q_kvar=0.0)
+    return [new_event(PodRegistered(pod_id=f"{run}-{i:07d}", aggregator_id="AGG-1",
+                                    customer_id=f"C-{i:07d}", location=location,
+                                    max_flexibility=limits), actor="AGG-1") for i in range(n)]
+
+
+def wait_while_alive(done, worker: WorkerProcess, what: str,  # type: ignore[no-untyped-def]
+                     progress: int = 0, timeout_s: float = 600) -> None:
+    """Poll ``done`` until true; stop if the worker dies or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    last_report = time.monotonic()
+    while not done():
+        if not worker.alive():
+            raise SystemExit(f"worker died waiting for {what}; see {worker.log_file}")
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        if progress and time.monotonic() - last_report > 5:
+            print(f"  … waiting for {what}", flush=True)
+            last_report = time.monotonic()
+        time.sleep(0.05)
+
+
