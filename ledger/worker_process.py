@@ -44,22 +44,19 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no final offset commit (a crash)."""
-        self._signal(signal.SIGKILL)
+        if self.alive():
+            os.killpg(self.proc.pid, signal.SIGKILL)  # type: ignore[union-attr]
+            self.proc.wait()  # type: ignore[union-attr]
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        """SIGTERM and wait; SIGKILL after the timeout."""
+        """SIGTERM and wait; SIGKILL after the timeout, so no worker outlives its owner."""
         if not self.alive():
             return
-        self._signal(signal.SIGTERM)
+        os.killpg(self.proc.pid, signal.SIGTERM)  # type: ignore[union-attr]
         try:
             self.proc.wait(timeout=timeout_s)  # type: ignore[union-attr]
         except subprocess.TimeoutExpired:
             self.kill()
-
-    def _signal(self, sig: signal.Signals) -> None:
-        if self.alive():
-            os.killpg(self.proc.pid, sig)  # type: ignore[union-attr]
-            self.proc.wait(timeout=30)  # type: ignore[union-attr]
 
     def __enter__(self) -> WorkerProcess:
         return self.start()
