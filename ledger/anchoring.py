@@ -61,7 +61,6 @@ class ReadPastAnchors(RuntimeError):
 @dataclass
 class _Backlog:
     next_offset: int | None = None  # the chain's, once known
-    read_from: int | None = None  # first offset this process received
     offsets: list[int] = field(default_factory=list)
     leaves: list[bytes] = field(default_factory=list)
 
@@ -73,14 +72,19 @@ class Backlogs:
         self._backlogs: dict[Stream, _Backlog] = {}
 
     def add(self, stream: Stream, offset: int, value: bytes) -> None:
-        """Take one record; a record already anchored or already held is ignored."""
+        """Take one record; a record already anchored or already held is ignored.
+
+        Raises:
+            ReadPastAnchors: when ``offset`` is past the next one expected (after the last
+                record held, or at the chain's position): records in between were missed.
+        """
         backlog = self._backlogs.setdefault(stream, _Backlog())
-        if backlog.read_from is None:
-            backlog.read_from = offset
-            _check_read_from(stream, backlog)
-        floor = backlog.offsets[-1] + 1 if backlog.offsets else backlog.next_offset or 0
-        if offset < floor:
+        expected = backlog.offsets[-1] + 1 if backlog.offsets else backlog.next_offset
+        if expected is not None and offset < expected:
             return
+        if expected is not None and offset > expected:
+            raise ReadPastAnchors(f"{stream}: offset {offset} arrived where {expected} was "
+                                  "expected; the records in between were never read")
         backlog.offsets.append(offset)
         backlog.leaves.append(record_leaf(offset, value))
 
@@ -105,14 +109,18 @@ class Backlogs:
         """Record the chain's next offset for ``stream`` and drop what it already covers.
 
         Raises:
-            ReadPastAnchors: when reading began after ``next_offset``.
+            ReadPastAnchors: when the records held start after ``next_offset`` (reading
+                began past the chain's position, e.g. on a new chain).
         """
         backlog = self._backlogs.setdefault(stream, _Backlog())
         backlog.next_offset = next_offset
-        _check_read_from(stream, backlog)
         keep = next((i for i, o in enumerate(backlog.offsets) if o >= next_offset),
                     len(backlog.offsets))
         del backlog.offsets[:keep], backlog.leaves[:keep]
+        if backlog.offsets and backlog.offsets[0] > next_offset:
+            raise ReadPastAnchors(
+                f"{stream}: the chain has anchored up to offset {next_offset - 1}, but the "
+                f"records read start at {backlog.offsets[0]}")
 
     def forget_positions(self) -> None:
         """Forget the chain's positions, to be read again (after a failed transaction)."""
@@ -153,17 +161,6 @@ class Backlogs:
         """The chain took ``batches``: move each partition's position past them."""
         for batch in batches:
             self.set_chain_position(batch.stream, batch.last_offset + 1)
-
-
-def _check_read_from(stream: Stream, backlog: _Backlog) -> None:
-    # Our producers write no transaction markers, so a partition has no holes and reading
-    # that starts beyond the chain's position has skipped records.
-    if (backlog.read_from is not None and backlog.next_offset is not None
-            and backlog.read_from > backlog.next_offset):
-        raise ReadPastAnchors(
-            f"{stream}: reading began at offset {backlog.read_from}, but the chain has "
-            f"anchored only up to offset {backlog.next_offset - 1}"
-        )
 
 
 @dataclass(frozen=True)

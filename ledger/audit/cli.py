@@ -69,7 +69,7 @@ def chain_rewind() -> None:
     Needed only when the chain is behind the log's consumers, e.g. after deploying to a
     new chain: the anchor processor then refuses to go on, since it would leave a gap.
     """
-    from ledger.audit.rewind import rewind_to_chain
+    from ledger.rewind import rewind_to_chain
 
     moved = rewind_to_chain(get_settings())
     for (topic, partition), (before, after) in sorted(moved.items()):

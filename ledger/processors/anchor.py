@@ -18,6 +18,7 @@ from collections import defaultdict
 import faust
 import structlog
 from faust.types import EventT, StreamT
+from kafka.errors import KafkaError
 from web3.exceptions import ContractLogicError
 
 from contracts.errors import decode_revert
@@ -28,8 +29,9 @@ from ledger.anchoring import (
     Stream,
     batch_anchored_event,
 )
-from ledger.chain import AnchorLedger
+from ledger.chain import AnchorLedger, ChainError
 from ledger.processors.projector import EXIT_INFRASTRUCTURE
+from ledger.rewind import rewind_to_chain
 from ledger.settings import Settings
 from ledger.topics import ANCHORED_TOPICS, Topic, topic_name
 
@@ -39,7 +41,20 @@ RETRY_DELAYS_S = (1, 2, 4, 8, 15, 30)
 
 
 def attach(app: faust.App, settings: Settings) -> None:
-    """Add the anchor agent and its anchoring loop to ``app``."""
+    """Add the anchor agent and its anchoring loop to ``app``.
+
+    Before the worker joins its consumer group, the group's offsets are moved back to the
+    chain's position where they are past it (a new chain), so the worker resumes from
+    what the chain says.
+    """
+    try:
+        moved = rewind_to_chain(settings)
+        if moved:
+            log.warning("rewound the consumer group to the chain's position",
+                        partitions=len(moved))
+    except (ChainError, KafkaError, TimeoutError) as exc:
+        log.warning("could not compare the consumer group with the chain at start; "
+                    "anchoring will stop if the chain is behind", error=str(exc))
     sources = app.topic(*(topic_name(settings, t) for t in ANCHORED_TOPICS),
                         key_serializer="raw", value_serializer="raw")
     announcements = app.topic(topic_name(settings, Topic.ANCHORS),
@@ -174,5 +189,6 @@ def _reason(exc: Exception) -> str:
 
 def _exit_for_rewind(exc: ReadPastAnchors) -> None:
     log.critical("anchoring cannot continue: the consumer group is ahead of the chain "
-                 "(a new chain?); run `flexmarket chain rewind` and restart", error=str(exc))
+                 "(a new chain?); exiting, and a restart rewinds it (or `flexmarket chain "
+                 "rewind`)", error=str(exc))
     os._exit(EXIT_INFRASTRUCTURE)

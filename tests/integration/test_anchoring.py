@@ -200,32 +200,44 @@ def test_a_chain_outage_delays_anchoring_without_a_gap(
         assert anchored_events(settings) == 400
 
 
-def test_a_new_chain_needs_a_rewind_and_then_anchors_from_offset_0(
+def test_a_new_chain_is_anchored_from_offset_0_after_a_rewind(
         stack: Settings, tmp_path: Path) -> None:
-    """Resuming from what the chain says: a fresh EventAnchor is behind the group's offsets;
-    the processor refuses to leave a gap, and `chain rewind` lets it anchor everything."""
+    """Resuming from what the chain says, when the chain lost its history: a worker starting
+    against it rewinds the group and anchors from offset 0; a worker running when it happens
+    refuses to leave a gap and exits, and its replacement does the same."""
     settings = anchoring_settings(stack, tmp_path, anchor_batch_size=100)
-    with running_chain(settings):
+
+    def lose_the_chain(node: Anvil) -> None:
+        node.stop()
+        node.state_file.unlink()
+        node.start()
+        deploy(settings)
+        assert anchored_events(settings) == 0
+
+    with running_chain(settings) as node:
         publish(settings, registry_log(200, 0, 0))
-        with WorkerProcess(settings, tmp_path / "worker.log") as worker:
-            wait_until_anchored(settings, worker, 120)
-        deploy(settings)  # a new EventAnchor: its history starts empty
-        assert anchored_events(settings) == 0
-
+        with WorkerProcess(settings, tmp_path / "worker-1.log") as first:
+            wait_until_anchored(settings, first, 120)
+        lose_the_chain(node)
         publish(settings, registry_log(40, 0, 0))
-        refusing = WorkerProcess(settings, tmp_path / "worker-2.log").start()
-        deadline = time.monotonic() + 90
-        while refusing.alive():
-            assert time.monotonic() < deadline, "the processor anchored past a gap"
-            time.sleep(0.5)
-        assert refusing.proc is not None and refusing.proc.returncode == 75
-        assert "chain rewind" in refusing.log_file.read_text()
-        assert anchored_events(settings) == 0
-
-        rewound = cli(settings, "chain", "rewind")
-        assert rewound.returncode == 0, rewound.stderr
-        assert "partition(s) rewound" in rewound.stdout
-        with WorkerProcess(settings, tmp_path / "worker-3.log") as restarted:
-            wait_until_anchored(settings, restarted, 120)
+        second = WorkerProcess(settings, tmp_path / "worker-2.log").start()
+        wait_until_anchored(settings, second, 120)
+        assert "rewound the consumer group" in second.log_file.read_text()
         assert_contiguous_cover(settings)
         assert anchored_events(settings) == 240
+
+        lose_the_chain(node)
+        publish(settings, registry_log(40, 0, 0))
+        deadline = time.monotonic() + 90
+        while second.alive():
+            assert time.monotonic() < deadline, "the processor anchored past a gap"
+            time.sleep(0.5)
+        assert second.proc is not None and second.proc.returncode == 75
+        assert "consumer group is ahead of the chain" in second.log_file.read_text()
+        with WorkerProcess(settings, tmp_path / "worker-3.log") as third:
+            wait_until_anchored(settings, third, 120)
+        assert_contiguous_cover(settings)
+        assert anchored_events(settings) == 280
+        rewound = cli(settings, "chain", "rewind")  # nothing left for the manual command
+        assert rewound.returncode == 0, rewound.stderr
+        assert "0 partition(s) rewound" in rewound.stdout

@@ -272,7 +272,7 @@ def test_read_past_anchors_when_the_position_is_known_first() -> None:
     """Reading that begins after the chain's position has skipped unanchored records."""
     backlogs = Backlogs()
     backlogs.set_chain_position(REGISTRY, 5)
-    with pytest.raises(ReadPastAnchors, match=r"registry/0: reading began at offset 6"):
+    with pytest.raises(ReadPastAnchors, match=r"registry/0: offset 6 arrived where 5 was"):
         backlogs.add(REGISTRY, 6, _value(6))
 
 
@@ -280,8 +280,31 @@ def test_read_past_anchors_when_the_record_comes_first() -> None:
     """The same gap is caught when the chain's position is learnt after the first record."""
     backlogs = Backlogs()
     backlogs.add(REGISTRY, 6, _value(6))
-    with pytest.raises(ReadPastAnchors, match=r"anchored only up to offset 4"):
+    with pytest.raises(ReadPastAnchors, match=r"anchored up to offset 4, but the records read "
+                       r"start at 6"):
         backlogs.set_chain_position(REGISTRY, 5)
+
+
+def test_a_hole_between_records_read_is_refused() -> None:
+    """Our partitions have no holes, so a missing offset means records were skipped; a batch
+    over it would claim records its tree does not hold."""
+    backlogs = Backlogs()
+    _add(backlogs, REGISTRY, range(3))
+    with pytest.raises(ReadPastAnchors, match=r"offset 4 arrived where 3 was expected"):
+        backlogs.add(REGISTRY, 4, _value(4))
+
+
+def test_a_chain_reset_under_a_running_reader_is_refused() -> None:
+    """Positions forgotten after a failed transaction, and the chain now says 0 (a new
+    chain): the records held cannot start a batch at 0."""
+    backlogs = Backlogs()
+    backlogs.set_chain_position(REGISTRY, 0)
+    _add(backlogs, REGISTRY, range(5))
+    backlogs.confirm(backlogs.cut(10))
+    backlogs.forget_positions()
+    _add(backlogs, REGISTRY, range(5, 8))
+    with pytest.raises(ReadPastAnchors):
+        backlogs.set_chain_position(REGISTRY, 0)
 
 
 @pytest.mark.parametrize("first_read", [0, 4, 5])

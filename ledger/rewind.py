@@ -1,4 +1,5 @@
-"""Moving the workers' committed offsets back to the chain's position.
+"""Moving the workers' committed offsets back to the chain's position (at worker start,
+and by ``flexmarket chain rewind``).
 
 The anchor processor keeps its records unacknowledged until they are anchored, so the
 group's offsets trail the chain on their own. Only a chain that lost history (a new
