@@ -23,18 +23,22 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 
 class WorkerProcess:
-    """A worker in its own process group, logging to ``log_file``."""
+    """A worker (or another long-running ``flexmarket`` command, e.g. ``serve``) in its own
+    process group, logging to ``log_file``."""
 
-    def __init__(self, settings: Settings, log_file: Path) -> None:
+    def __init__(self, settings: Settings, log_file: Path,
+                 command: tuple[str, ...] = ("worker",)) -> None:
         self.settings = settings
         self.log_file = log_file
+        self.command = command
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> WorkerProcess:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "ledger.cli", "worker"], env=settings_env(self.settings),
+                [sys.executable, "-m", "ledger.cli", *self.command],
+                env=settings_env(self.settings),
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True)
         return self

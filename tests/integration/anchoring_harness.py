@@ -115,35 +115,25 @@ def assert_contiguous_cover(settings: Settings) -> int:
     return total
 
 
-class ApiServer:
-    """``flexmarket serve`` in a child process on the settings' port."""
+class ApiServer(WorkerProcess):
+    """``flexmarket serve`` in a child process on the settings' port, ready when entered."""
 
     def __init__(self, settings: Settings, log_file: Path) -> None:
-        self.settings = settings
-        self.log_file = log_file
-        self.proc: subprocess.Popen[bytes] | None = None
+        super().__init__(settings, log_file, command=("serve",))
 
     def __enter__(self) -> ApiServer:
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_file, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "ledger.cli", "serve"],
-                                         env=settings_env(self.settings), stdout=log,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.start()
         deadline = time.monotonic() + 30
         while True:
             try:
                 httpx.get(f"{self.settings.api_base_url}/audit/batches", timeout=2)
                 return self
             except httpx.HTTPError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
+                if not self.alive() or time.monotonic() > deadline:
+                    self.stop()
                     raise AssertionError(
                         f"API did not start: {self.log_file.read_text()}") from None
                 time.sleep(0.2)
-
-    def __exit__(self, *exc: object) -> None:
-        assert self.proc is not None
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
 
 
 def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
