@@ -3,7 +3,6 @@ load of PoD registrations, and waiting on a worker."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
 from aggregator.domain.events import GridLocation, MaxFlexibility, PodRegistered
@@ -14,7 +13,6 @@ from ledger.catalog import new_event
 from ledger.envelope import Event
 from ledger.settings import Settings, get_settings
 from ledger.topics import ensure_topics
-from ledger.worker_process import WorkerProcess
 
 
 def bench_settings(*, chain: bool = False) -> Settings:
@@ -41,21 +39,3 @@ def pod_registrations(n: int, run: str) -> list[Event]:
     return [new_event(PodRegistered(pod_id=f"{run}-{i:07d}", aggregator_id="AGG-1",
                                     customer_id=f"C-{i:07d}", location=location,
                                     max_flexibility=limits), actor="AGG-1") for i in range(n)]
-
-
-def wait_while_alive(done, worker: WorkerProcess, what: str,  # type: ignore[no-untyped-def]
-                     progress: int = 0, timeout_s: float = 600) -> None:
-    """Poll ``done`` until true; stop if the worker dies or time runs out."""
-    deadline = time.monotonic() + timeout_s
-    last_report = time.monotonic()
-    while not done():
-        if not worker.alive():
-            raise SystemExit(f"worker died waiting for {what}; see {worker.log_file}")
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}")
-        if progress and time.monotonic() - last_report > 5:
-            print(f"  … waiting for {what}", flush=True)
-            last_report = time.monotonic()
-        time.sleep(0.05)
-
-

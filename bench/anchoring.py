@@ -14,7 +14,7 @@ import statistics
 import time
 import uuid
 
-from bench._common import bench_settings, pod_registrations, wait_while_alive
+from bench._common import bench_settings, pod_registrations
 from contracts.deploy import contract, deploy_contracts
 from ledger.anchoring import AnchorBatch, Stream, record_leaf
 from ledger.audit.proof import BatchPublic, EventProof, Position, check_proof
@@ -111,12 +111,12 @@ def anchor_lag(settings: Settings, n: int) -> dict[str, float]:
     with WorkerProcess(settings, settings.var_dir / "log" / "bench-anchor-worker.log") as worker, \
             EventProducer(settings) as producer:
         producer.publish_all(warmup)
-        wait_while_alive(lambda: anchored() >= 1, worker, "warm-up anchored")
+        worker.wait_until(lambda: anchored() >= 1, what="warm-up anchored", timeout_s=600)
         start = time.perf_counter()
         producer.publish_all(events)
         produced = time.perf_counter()
-        wait_while_alive(lambda: anchored() >= n + 1, worker, f"{n} events anchored",
-                         progress=n)
+        worker.wait_until(lambda: anchored() >= n + 1, what=f"{n} events anchored",
+                          timeout_s=600, report_every_s=5)
         done = time.perf_counter()
     return {"anchor_lag_s": round(done - produced, 2),
             "anchored_events_per_s": round(n / (done - start), 1)}

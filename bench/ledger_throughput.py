@@ -15,7 +15,7 @@ import uuid
 from kafka import KafkaConsumer, KafkaProducer
 from sqlalchemy import create_engine, text
 
-from bench._common import bench_settings, pod_registrations, wait_while_alive
+from bench._common import bench_settings, pod_registrations
 from ledger.producer import EventProducer
 from ledger.settings import Settings
 from ledger.store.migrate import upgrade
@@ -39,11 +39,13 @@ def end_to_end(settings: Settings, n: int) -> dict[str, float]:
     with WorkerProcess(settings, settings.var_dir / "log" / "bench-worker.log") as worker, \
             EventProducer(settings) as producer:
         producer.publish_all(warmup)  # the clock starts once the worker has joined its group
-        wait_while_alive(lambda: _projected(engine, f"{run}w") == 1, worker, "warm-up")
+        worker.wait_until(lambda: _projected(engine, f"{run}w") == 1, what="warm-up",
+                          timeout_s=600, poll_s=0.05)
         start = time.perf_counter()
         producer.publish_all(events)
         produced_s = time.perf_counter() - start
-        wait_while_alive(lambda: _projected(engine, run) >= n, worker, f"{n} events", progress=n)
+        worker.wait_until(lambda: _projected(engine, run) >= n, what=f"{n} events",
+                          timeout_s=600, poll_s=0.05, report_every_s=5)
         total_s = time.perf_counter() - start
     return {"events_per_s": n / total_s, "produce_s": produced_s, "end_to_end_s": total_s}
 

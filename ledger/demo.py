@@ -8,7 +8,6 @@ Later stages grow this into a whole simulated market day.
 from __future__ import annotations
 
 import random
-import time
 from collections import Counter
 
 import click
@@ -35,7 +34,7 @@ from ledger.store.migrate import upgrade
 from ledger.store.models import AnchorBatchRow, DeadLetterRow, EventRow, PodRow
 from ledger.store.queries import find_batch, get_event
 from ledger.topics import ensure_topics
-from ledger.worker_process import WorkerProcess
+from ledger.worker_process import WorkerProcess, WorkerWaitFailed
 
 AGGREGATORS = ("AGG-ROMA-1", "AGG-ROMA-2", "AGG-ROMA-3")
 
@@ -95,35 +94,36 @@ def run_demo(settings: Settings, *, pods: int) -> None:
 
 def _wait_projected(engine, event_ids: list[str], worker: WorkerProcess,  # type: ignore[no-untyped-def]
                     timeout_s: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout_s
     with tqdm(total=len(event_ids), desc="   projected", unit="ev", mininterval=2.0) as bar:
-        while bar.n < len(event_ids):
-            if not worker.alive():
-                raise click.ClickException(f"the worker died; see {worker.log_file}")
-            if time.monotonic() > deadline:
-                raise click.ClickException(f"projection incomplete after {timeout_s:.0f} s")
+
+        def all_projected() -> bool:
             with engine.connect() as conn:
                 done = conn.scalar(select(func.count()).select_from(EventRow)
                                    .where(EventRow.event_id.in_(event_ids)))
             bar.update(done - bar.n)
-            time.sleep(0.3)
+            return bar.n >= len(event_ids)
+
+        _wait(worker, all_projected, "the events projected", timeout_s)
 
 
 def _wait_anchored(engine, event_id: str, worker: WorkerProcess,  # type: ignore[no-untyped-def]
                    timeout_s: float = 120.0) -> None:
     """Until the batch holding ``event_id`` (the last published) is anchored and projected."""
-    deadline = time.monotonic() + timeout_s
-    while True:
+
+    def anchored() -> bool:
         with engine.connect() as conn:
             row = get_event(conn, event_id)
-            if row is not None and find_batch(conn, row.topic, row.partition, row.offset):
-                return
-        if not worker.alive():
-            raise click.ClickException(f"the worker died; see {worker.log_file}")
-        if time.monotonic() > deadline:
-            raise click.ClickException(f"not anchored after {timeout_s:.0f} s; is anvil up? "
-                                       f"see {worker.log_file}")
-        time.sleep(0.3)
+            return row is not None and find_batch(conn, row.topic, row.partition,
+                                                  row.offset) is not None
+
+    _wait(worker, anchored, "the last event anchored (is anvil up?)", timeout_s)
+
+
+def _wait(worker: WorkerProcess, condition, what: str, timeout_s: float) -> None:  # type: ignore[no-untyped-def]
+    try:
+        worker.wait_until(condition, what=what, timeout_s=timeout_s, poll_s=0.3)
+    except WorkerWaitFailed as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _audit(settings: Settings, engine, event: Event,  # type: ignore[no-untyped-def]

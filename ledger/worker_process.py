@@ -6,6 +6,8 @@ import os
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ledger.settings import Settings
@@ -20,6 +22,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
     env["FLEXMARKET_DATABASE_URL"] = settings.read_model_url
     env["FLEXMARKET_CHAIN_DEPLOYMENT_FILE"] = str(settings.deployment_file)
     return env
+
+
+class WorkerWaitFailed(RuntimeError):
+    """The worker died, or the awaited condition did not come true in time."""
 
 
 class WorkerProcess:
@@ -45,6 +51,34 @@ class WorkerProcess:
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    def wait_until(self, condition: Callable[[], bool], *, what: str, timeout_s: float,
+                   poll_s: float = 0.2, report_every_s: float | None = None) -> None:
+        """Poll ``condition`` until it holds, as long as the worker lives.
+
+        Args:
+            condition: checked every ``poll_s`` seconds.
+            what: what is awaited, for messages ("2,000 events projected").
+            timeout_s: longest wait (s).
+            poll_s: pause between checks (s).
+            report_every_s: print "… waiting for <what>" this often (s), for long CLI work.
+
+        Raises:
+            WorkerWaitFailed: the worker died (with the end of its log), or time ran out.
+        """
+        deadline = time.monotonic() + timeout_s
+        reported = time.monotonic()
+        while not condition():
+            if not self.alive():
+                raise WorkerWaitFailed(f"the worker died while waiting for {what}; end of "
+                                       f"{self.log_file}:\n{self.log_file.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise WorkerWaitFailed(f"timed out after {timeout_s:.0f} s waiting for {what}; "
+                                       f"see {self.log_file}")
+            if report_every_s is not None and time.monotonic() - reported > report_every_s:
+                print(f"  … waiting for {what}", flush=True)
+                reported = time.monotonic()
+            time.sleep(poll_s)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no final offset commit (a crash)."""

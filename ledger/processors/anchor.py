@@ -66,7 +66,7 @@ def attach(app: faust.App, settings: Settings) -> None:
         manual = stream.noack()
         anchorer.stream = manual
         async for event in manual.events():
-            await anchorer.take(event)
+            anchorer.take(event)
 
     @app.task
     async def anchoring() -> None:
@@ -90,7 +90,7 @@ class Anchorer:
         """How long the oldest record still waiting has been on Kafka (s)."""
         return round(time.time() - self.oldest, 1) if self.oldest else 0.0
 
-    async def take(self, event: EventT) -> None:
+    def take(self, event: EventT) -> None:
         """Hold one record for anchoring (or let it go if the chain already has it)."""
         message = event.message
         stream = Stream(message.topic, message.partition)

@@ -72,19 +72,10 @@ def anchored_events(settings: Settings) -> int:
 
 def wait_until_anchored(settings: Settings, worker: WorkerProcess, timeout_s: float) -> None:
     """Wait until the chain's position equals the log's end in every partition."""
-    deadline = time.monotonic() + timeout_s
     ledger = AnchorLedger.open(settings)
-    while True:
-        ends = log_ends(settings)
-        behind = {s: e - ledger.next_offset(s) for s, e in ends.items()}
-        if not any(behind.values()):
-            return
-        if not worker.alive():
-            raise AssertionError(f"worker died; log: {worker.log_file.read_text()[-3000:]}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not anchored after {timeout_s} s: "
-                                 f"{ {str(s): n for s, n in behind.items() if n} }")
-        time.sleep(0.3)
+    worker.wait_until(
+        lambda: all(ledger.next_offset(s) == end for s, end in log_ends(settings).items()),
+        what="every partition anchored to the log's end", timeout_s=timeout_s, poll_s=0.3)
 
 
 def chain_batches(settings: Settings) -> dict[Stream, list[AnchoredBatch]]:

@@ -3,7 +3,6 @@ tests and nothing else."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -56,14 +55,7 @@ def count_events(engine: Engine) -> int:
 
 def wait_for(condition: Callable[[], bool], worker: WorkerProcess, timeout_s: float,
              what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if not worker.alive():
-            raise AssertionError(f"worker died while waiting for {what}; log: "
-                                 f"{worker.log_file.read_text()[-3000:]}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.2)
+    worker.wait_until(condition, what=what, timeout_s=timeout_s)
 
 
 def project(settings: Settings, url: str, expected: int, log_dir: Path) -> Engine:

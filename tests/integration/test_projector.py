@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 from sqlalchemy import create_engine, func, select
 
+from ledger.kafka_log import end_offsets
 from ledger.settings import Settings
 from ledger.store.digest import table_digests
 from ledger.store.migrate import upgrade
@@ -38,14 +38,9 @@ def logged(stack: Settings) -> Settings:
 
 
 def _end_offsets(settings: Settings) -> dict[tuple[str, int], int]:
-    topic = topic_name(settings, Topic.REGISTRY)
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
-        return {(tp.topic, tp.partition): end - 1
-                for tp, end in consumer.end_offsets(partitions).items() if end > 0}
-    finally:
-        consumer.close()
+    """The last offset written in each non-empty registry partition."""
+    ends = end_offsets(settings, [topic_name(settings, Topic.REGISTRY)])
+    return {position: end - 1 for position, end in ends.items() if end > 0}
 
 
 def test_10000_events_become_exactly_10000_rows(logged: Settings, empty_database: str,
