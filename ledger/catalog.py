@@ -21,7 +21,8 @@ from ledger.envelope import Event, seal
 from ledger.errors import InvalidEvent
 from ledger.topics import Topic
 
-EVENT_MODULES: tuple[str, ...] = ("ledger.events", "aggregator.domain.events")
+EVENT_MODULES: tuple[str, ...] = ("ledger.events", "aggregator.domain.events",
+                                   "market.domain.events", "dso.domain.events")
 
 
 class EventPayload(BaseModel):
@@ -40,22 +41,30 @@ class EventPayload(BaseModel):
 class EventSpec:
     type: str
     version: int
-    topic: Topic
+    topic: Topic | str
     key_field: str
     payload: type[EventPayload]
+    # Events on one topic per participant (``results.<participant>``) name the field
+    # whose value completes the topic's name.
+    topic_field: str | None = None
 
 
 _CATALOG: dict[tuple[str, int], EventSpec] = {}
 P = TypeVar("P", bound=type[EventPayload])
 
 
-def event_type(name: str, *, version: int = 1, topic: Topic, key: str) -> Callable[[P], P]:
-    """Register a payload model as event ``name`` v``version`` on ``topic``, keyed by ``key``."""
+def event_type(name: str, *, version: int = 1, topic: Topic | str, key: str,
+               topic_field: str | None = None) -> Callable[[P], P]:
+    """Register a payload model as event ``name`` v``version`` on ``topic``, keyed by ``key``.
+
+    With ``topic_field``, the event goes to ``<topic>.<value of that field>``.
+    """
 
     def register(model: P) -> P:
-        if key not in model.model_fields:
-            raise TypeError(f"{model.__name__} has no key field {key!r}")
-        spec = EventSpec(name, version, topic, key, model)
+        for field in (key, topic_field):
+            if field is not None and field not in model.model_fields:
+                raise TypeError(f"{model.__name__} has no field {field!r}")
+        spec = EventSpec(name, version, topic, key, model, topic_field)
         existing = _CATALOG.setdefault((name, version), spec)
         if existing.payload.__qualname__ != model.__qualname__:
             raise TypeError(f"event type {name} v{version} is registered twice")
@@ -120,5 +129,9 @@ def typed_payload(event: Event) -> EventPayload:
     return payload
 
 
-def topic_of(event: Event) -> Topic:
-    return spec_for(event.type, event.version).topic
+def topic_of(event: Event) -> str:
+    """The base name (without the deployment's prefix) of the topic ``event`` goes to."""
+    spec = spec_for(event.type, event.version)
+    if spec.topic_field is None:
+        return str(spec.topic)
+    return f"{spec.topic}.{event.payload[spec.topic_field]}"

@@ -13,7 +13,11 @@ import faust
 
 from ledger.settings import Settings
 
-PROCESSORS: tuple[str, ...] = ("ledger.processors.projector", "ledger.processors.anchor")
+PROCESSORS: tuple[str, ...] = (
+    "ledger.processors.projector", "ledger.processors.anchor",
+    "market.processors.scheduler", "market.processors.clearing",
+    "market.processors.final_clearing",
+)
 
 
 def build_app(settings: Settings) -> faust.App:

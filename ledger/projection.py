@@ -131,3 +131,7 @@ def _batch_anchored(event: Event, payload: BatchAnchored) -> list[RowChange]:
     return [RowChange("anchor_batches", "upsert", {
         **payload.model_dump(), "anchored_at": event.occurred_at,
         "event_id": str(event.event_id)}, ("topic", "partition", "first_offset"))]
+
+
+# The other parts declare their rules with ``rule`` in their own store packages.
+from market.store import projection as _market_rules  # noqa: E402, F401

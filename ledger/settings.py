@@ -8,8 +8,10 @@ first asked for (``get_settings()``), never at import, so tests can set variable
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,6 +67,31 @@ class Settings(BaseSettings):
     projector_batch_seconds: float = Field(0.2, gt=0, description="max wait to fill a batch (s)")
 
     log_level: str = Field("WARNING", description="structured log level")
+
+    time_zone: str = Field("Europe/Rome", description="time zone of the session calendar")
+    clock: Literal["system", "simulated"] = Field(
+        "system", description="real time, or simulated time for demos and tests")
+    clock_start: datetime | None = Field(
+        None, description="simulated clock: the simulated time at CLOCK_ANCHOR")
+    clock_anchor: datetime | None = Field(
+        None, description="simulated clock: the real instant it read CLOCK_START")
+    clock_speed: float = Field(1.0, gt=0, description="simulated seconds per real second")
+    scheduler_tick_seconds: float = Field(
+        1.0, gt=0, description="how often the session scheduler looks at the clock (real s)")
+
+    clearing_engine: Literal["nsga2", "milp", "merit_order"] = Field(
+        "nsga2", description="the clearing engine (MARKET_RULES.md \"Clearing\")")
+    clearing_pricing: Literal["pay_as_bid", "pay_as_clear"] = Field(
+        "pay_as_bid", description="what an award is paid")
+    clearing_seed: int = Field(1, description="NSGA-II random seed, recorded in MarketCleared")
+    nsga2_population: int = Field(32, ge=4, description="NSGA-II population size")
+    nsga2_generations: int = Field(40, ge=1, description="NSGA-II generations at most")
+    default_reliability: float = Field(
+        0.95, ge=0, le=1, description="delivery reliability of a PoD without a record")
+    # Submissions the API accepted just before gate closure may reach Kafka just after
+    # the scheduler's SessionClosed: clearing waits this long before reading them.
+    clearing_settle_seconds: float = Field(
+        2.0, ge=0, description="real seconds clearing waits after gate closure")
 
     @property
     def read_model_url(self) -> str:

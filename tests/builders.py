@@ -7,7 +7,7 @@ Every builder returns a valid value; a test overrides only the fields its rule i
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -21,6 +21,7 @@ from aggregator.domain.events import (
 from ledger.catalog import EventPayload
 from ledger.envelope import Event, seal
 from ledger.projection import Record
+from market.domain.events import FlexOfferSubmitted, FlexRequestSubmitted
 
 # A UUIDv7 whose 48-bit time prefix is EVENT_AT in Unix milliseconds (0x01972fb54c1b).
 EVENT_ID = UUID("01972fb5-4c1b-7000-8000-000000000001")
@@ -91,3 +92,48 @@ def make_record(value: bytes | None, **overrides: Any) -> Record:
     fields: dict[str, Any] = {"topic": "registry", "partition": 0, "offset": 42,
                               "key": POD_ID.encode()}
     return Record(**{**fields, **overrides, "value": value})
+
+
+# The market: a delivery day with no clock change, and instants around its DA gate.
+DELIVERY_DAY = date(2026, 6, 10)
+DA_SESSION = "DA-2026-06-10"
+DA_OPEN_AT = datetime(2026, 6, 9, 13, 0, tzinfo=UTC)  # 15:00 in Rome: the DA gate is open
+DA_CLOSED_AT = datetime(2026, 6, 9, 14, 0, tzinfo=UTC)  # 16:00 in Rome: gate closure
+DSO_ID = "DSO-1"
+TSO_ID = "TSO-1"
+
+
+def make_offer_body(**overrides: Any) -> dict[str, Any]:
+    """A valid offer as a client posts it: two price steps for POD_ID, up, active power."""
+    fields: dict[str, Any] = {
+        "aggregator_id": AGGREGATOR_ID, "pod_id": POD_ID, "market_type": "DA",
+        "quantity_type": "P", "direction": "up", "divisible": True,
+        "steps": [{"mtu": 70, "quantity": 2.0, "price_eur_per_mwh": 120.0},
+                  {"mtu": 71, "quantity": 3.0, "price_eur_per_mwh": 150.0}]}
+    return {**fields, **overrides}
+
+
+def make_request_body(**overrides: Any) -> dict[str, Any]:
+    """A valid DSO request as a client posts it: congestion at MV-1-2, served by POD_ID."""
+    fields: dict[str, Any] = {
+        "requester_id": DSO_ID, "role": "DSO", "market_type": "DA", "service": "congestion",
+        "quantity_type": "P", "direction": "up",
+        "location": {"kind": "mv_feeder", "id": "MV-1-2"}, "eligible_pods": [POD_ID],
+        "quantities": [{"mtu": 70, "quantity": 4.0}, {"mtu": 71, "quantity": 4.0}]}
+    return {**fields, **overrides}
+
+
+def make_offer_submitted(**overrides: Any) -> FlexOfferSubmitted:
+    body = make_offer_body()
+    del body["market_type"]
+    fields: dict[str, Any] = {**body, "offer_id": "OFFER-1", "session_id": DA_SESSION,
+                              "player_service_id": f"{AGGREGATOR_ID}::{POD_ID}::dayAhead::x"}
+    return FlexOfferSubmitted(**{**fields, **overrides})
+
+
+def make_request_submitted(**overrides: Any) -> FlexRequestSubmitted:
+    body = make_request_body()
+    del body["market_type"]
+    fields: dict[str, Any] = {**body, "request_id": "REQUEST-1", "session_id": DA_SESSION,
+                              "player_service_id": f"{DSO_ID}::MV-1-2::dayAhead::x"}
+    return FlexRequestSubmitted(**{**fields, **overrides})

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from ledger.audit.proof import BatchPage, EventProof
 from ledger.audit.proofs import ProofService
+from ledger.http import errors
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -20,7 +21,7 @@ def proof_service(request: Request) -> ProofService:
 Proofs = Annotated[ProofService, Depends(proof_service)]
 
 
-@router.get("/events/{event_id}/proof", response_model=EventProof)
+@router.get("/events/{event_id}/proof", response_model=EventProof, responses=errors(404, 409))
 def get_event_proof(event_id: str, proofs: Proofs) -> EventProof:
     """The event, its Merkle leaf and sibling path, its batch and the anchoring transaction.
 
@@ -30,7 +31,7 @@ def get_event_proof(event_id: str, proofs: Proofs) -> EventProof:
     return proofs.proof(event_id)
 
 
-@router.get("/batches", response_model=BatchPage)
+@router.get("/batches", response_model=BatchPage, responses=errors())
 def list_anchored_batches(
     proofs: Proofs,
     topic: Annotated[str | None, Query(max_length=200)] = None,

@@ -36,10 +36,11 @@ from ledger.topics import ANCHORED_TOPICS, Topic, topic_name
 
 Kind = Literal["altered", "forged", "gap", "deleted", "unanchored", "unprojected", "repeated"]
 TAMPERING: frozenset[str] = frozenset({"altered", "forged", "gap", "deleted"})
-# Tables checked otherwise: events row by row, anchor batches against the chain, and the
-# projector's own bookkeeping not at all.
+# Tables checked otherwise: events row by row, anchor batches against the chain; the
+# projector's own bookkeeping and the API's idempotency keys (not derived from the log)
+# not at all.
 NOT_REPLAYED = {EventRow.__tablename__, AnchorBatchRow.__tablename__,
-                ProjectorOffset.__tablename__}
+                ProjectorOffset.__tablename__, "idempotency_keys"}
 
 
 @dataclass(frozen=True)

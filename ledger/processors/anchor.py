@@ -30,7 +30,7 @@ from ledger.anchoring import (
     batch_anchored_event,
 )
 from ledger.chain import AnchorLedger, ChainError
-from ledger.processors.projector import EXIT_INFRASTRUCTURE
+from ledger.processors.support import EXIT_INFRASTRUCTURE
 from ledger.rewind import rewind_to_chain
 from ledger.settings import Settings
 from ledger.topics import ANCHORED_TOPICS, Topic, topic_name

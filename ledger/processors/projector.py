@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 
 import faust
 import structlog
 from faust.types import EventT
 
+from ledger.processors.support import until_done
 from ledger.projection import DeadLetter, Projected, Record, project
 from ledger.settings import Settings
 from ledger.store.writer import ReadModelWriter, make_async_engine
@@ -18,9 +17,6 @@ from ledger.topics import Topic, topic_name
 
 log = structlog.get_logger("flexmarket.projector")
 
-# Exit status of a worker that gave up on its database or broker; a supervisor restarts it.
-EXIT_INFRASTRUCTURE = 75
-RETRY_DELAYS_S = (0.5, 1, 2, 4, 8, 15, 30)
 
 
 def attach(app: faust.App, settings: Settings) -> None:
@@ -36,7 +32,7 @@ def attach(app: faust.App, settings: Settings) -> None:
         async for batch in stream.take_events(settings.projector_batch_size,
                                               within=settings.projector_batch_seconds):
             items = [project(_record(event)) for event in batch]
-            await _until_done(partial(_write, items, writer, dead_letters))
+            await until_done(partial(_write, items, writer, dead_letters), "projector write")
 
 
 async def _write(items: Sequence[Projected | DeadLetter], writer: ReadModelWriter,
@@ -53,26 +49,6 @@ async def _write(items: Sequence[Projected | DeadLetter], writer: ReadModelWrite
     result = await writer.write(items)
     log.info("projected batch", events=result.projected, duplicates=result.duplicates,
              dead_letters=result.dead_letters)
-
-
-async def _until_done(step: Callable[[], Awaitable[None]]) -> None:
-    """Retry an infrastructure step; if it keeps failing, exit without acknowledging.
-
-    Faust's ``take_events`` acks a batch in a ``finally`` even when the body raises, so
-    raising here would lose the batch. Exiting the process before the ack leaves the
-    offsets uncommitted, and the restarted worker reads the batch again.
-    """
-    for delay in (*RETRY_DELAYS_S, None):
-        try:
-            await step()
-            return
-        except Exception as exc:
-            if delay is None:
-                log.critical("projector gives up; exiting so the batch is re-read",
-                             error=repr(exc))
-                os._exit(EXIT_INFRASTRUCTURE)
-            log.error("projector write failed; retrying", error=repr(exc), retry_in_s=delay)
-            await asyncio.sleep(delay)
 
 
 def _record(event: EventT) -> Record:

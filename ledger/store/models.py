@@ -106,3 +106,7 @@ class DeadLetterRow(Base):
     reason: Mapped[str] = mapped_column(String(2000))
     # The record's bytes exactly as received (it may not be text at all).
     raw: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+# The other parts' tables share this metadata: one database, one Alembic history.
+from market.store import models as _market_models  # noqa: E402, F401

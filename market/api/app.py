@@ -20,23 +20,38 @@ from ledger.audit.api import router as audit_router
 from ledger.audit.proofs import ProofService
 from ledger.errors import FlexmarketError
 from ledger.settings import Settings, get_settings
+from market.api.submission import Submitter
+from market.api.v1 import offers, outcomes, pods, requests, sessions
+from market.clock import build_clock
+from market.domain.clock import Clock
 
 log = structlog.get_logger("flexmarket.api")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The API app on ``settings`` (the environment's by default)."""
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    """The API app on ``settings`` (the environment's by default) and the market clock
+    they configure (``clock`` overrides it, for tests)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         chosen = settings or get_settings()
         engine = create_engine(chosen.read_model_url, pool_pre_ping=True)
+        market_clock = clock or build_clock(chosen)
+        app.state.settings = chosen
+        app.state.engine = engine
+        app.state.clock = market_clock
         app.state.proofs = ProofService(chosen, engine)
+        app.state.submitter = Submitter(chosen, engine, market_clock)
         yield
+        app.state.submitter.close()
         engine.dispose()
 
-    app = FastAPI(title="flexmarket", version="0.1.0", lifespan=lifespan)
-    app.include_router(audit_router)
+    app = FastAPI(title="flexmarket", version="0.1.0", lifespan=lifespan,
+                  description="Local flexibility market: sessions, requests, offers, "
+                  "outcomes, and proofs of every event against the chain.")
+    for router in (sessions.router, requests.router, offers.router, outcomes.router,
+                   pods.router, audit_router):
+        app.include_router(router)
     app.add_exception_handler(FlexmarketError, _flexmarket_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unavailable)
@@ -49,8 +64,10 @@ async def _flexmarket_error(request: Request, exc: FlexmarketError) -> JSONRespo
 
 async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
     first = exc.errors()[0]
-    where = [str(part) for part in first["loc"] if part not in ("body", "query", "path")]
-    field = ".".join(where) or None
+    where = [str(part) for part in first["loc"] if part not in ("body", "query", "path",
+                                                                  "header")]
+    # Malformed JSON is located by its character position; the field at fault is the body.
+    field = "body" if first["type"] == "json_invalid" else ".".join(where) or None
     return JSONResponse({"code": "INVALID_REQUEST", "message": f"{field}: {first['msg']}",
                          "field": field}, status_code=422)
 

@@ -142,3 +142,17 @@ def _window_edge(day: date, window: int, zone: ZoneInfo) -> datetime:
         return local_midnight(day + timedelta(days=1), zone)
     local = datetime.combine(day, time(RT_WINDOW_HOURS * window), tzinfo=zone)
     return local.astimezone(UTC)
+
+
+def find_session(session_id_: str, zone: ZoneInfo | None = None) -> SessionSlot | None:
+    """The calendar's session with this id (``DA-2026-03-29``, ``RT-2026-03-29-3``), if any."""
+    parts = session_id_.split("-")
+    if len(parts) not in (4, 5) or parts[0] not in ("DA", "RT"):
+        return None
+    try:
+        day = date(int(parts[1]), int(parts[2]), int(parts[3]))
+    except ValueError:
+        return None
+    if day.year < 2000 or day.year > 2999:
+        return None
+    return next((s for s in day_sessions(day, zone) if s.session_id == session_id_), None)

@@ -1,0 +1,1 @@
+"""The DSO Technical Platform's pure rules and events."""

@@ -1,0 +1,78 @@
+"""What stream processors share: retrying infrastructure steps, publishing events and
+waiting for the read models to catch up with the log."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeVar
+
+import faust
+import structlog
+from sqlalchemy import Engine, select
+
+from ledger.envelope import Event
+from ledger.kafka_log import end_offsets
+from ledger.settings import Settings
+from ledger.store.models import ProjectorOffset
+from ledger.topics import Topic, topic_name
+
+log = structlog.get_logger("flexmarket.processors")
+
+# Exit status of a worker that gave up on its database or broker; a supervisor restarts it.
+EXIT_INFRASTRUCTURE = 75
+RETRY_DELAYS_S = (0.5, 1, 2, 4, 8, 15, 30)
+T = TypeVar("T")
+
+
+async def until_done(step: Callable[[], Awaitable[T]], what: str) -> T:
+    """Retry an infrastructure step; if it keeps failing, exit without acknowledging.
+
+    Faust acks a message in a ``finally`` even when the agent raises, so raising here
+    would lose it. Exiting the process before the ack leaves the offsets uncommitted, and
+    the restarted worker reads the message again.
+    """
+    for delay in (*RETRY_DELAYS_S, None):
+        try:
+            return await step()
+        except Exception as exc:
+            if delay is None:
+                log.critical("giving up; exiting so the message is read again", step=what,
+                             error=repr(exc))
+                os._exit(EXIT_INFRASTRUCTURE)
+            log.error("step failed; retrying", step=what, error=repr(exc), retry_in_s=delay)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")  # the loop returns or exits
+
+
+async def publish(topic: faust.TopicT, events: Iterable[Event]) -> None:
+    """Send events keyed per the catalog and wait until Kafka has them all."""
+    deliveries = [await topic.send(key=e.key.encode(), value=e.to_bytes()) for e in events]
+    await asyncio.gather(*deliveries)
+
+
+async def wait_until_projected(settings: Settings, engine: Engine, topics: Iterable[Topic],
+                               *, poll_s: float = 0.2, warn_every_s: float = 30.0) -> None:
+    """Wait until the projector has projected every record now on ``topics``, so that a
+    read of the read models sees at least what the log holds at this moment."""
+    names = [topic_name(settings, t) for t in topics]
+    ends = await asyncio.to_thread(end_offsets, settings, names)
+    wanted = {k: end - 1 for k, end in ends.items() if end > 0}
+    waited = 0.0
+    while True:
+        done = await asyncio.to_thread(_projected, engine, names)
+        if all(done.get(k, -1) >= last for k, last in wanted.items()):
+            return
+        await asyncio.sleep(poll_s)
+        waited += poll_s
+        if waited >= warn_every_s:
+            log.warning("still waiting for the projector", topics=names)
+            waited = 0.0
+
+
+def _projected(engine: Engine, names: list[str]) -> dict[tuple[str, int], int]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(ProjectorOffset.topic, ProjectorOffset.partition,
+                                   ProjectorOffset.offset).where(ProjectorOffset.topic.in_(names)))
+        return {(t, p): o for t, p, o in rows}

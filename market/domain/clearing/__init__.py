@@ -1,0 +1,1 @@
+"""Clearing engines: NSGA-II (DEAP), the exact MILP reference (HiGHS) and merit order."""

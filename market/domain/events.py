@@ -1,0 +1,235 @@
+"""Events of the Market Platform: sessions, flexibility requests and offers, and outcomes
+(Platone flows 2, 3 and 5; ARCHITECTURE.md "Event catalog").
+
+Requests and offers share one shape (MARKET_RULES.md "Requests and offers"): per-MTU
+quantities in kW (P) or kVAr (Q), prices in €/MWh (€/MVArh), MTUs indexed from 0 within
+the delivery day. Money is integer euro cents.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.catalog import EventPayload, event_type
+from ledger.topics import Topic
+
+# Participants name Kafka topics (``results.<participant>``), which allow no colon.
+ParticipantId = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._-]+$")
+Identifier = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
+SessionId = Field(min_length=1, max_length=40, pattern=r"^(DA|RT)-\d{4}-\d{2}-\d{2}(-[0-5])?$")
+Quantity = Field(gt=0, le=1e9)  # kW or kVAr
+Price = Field(ge=0, le=1e6)  # €/MWh or €/MVArh
+MtuIndex = Field(ge=0, le=99)  # a delivery day has 92, 96 or 100 MTUs
+RESULTS_TOPIC = "results"
+
+Direction = Literal["up", "down"]
+QuantityType = Literal["P", "Q"]
+MarketType = Literal["DA", "RT"]
+Role = Literal["DSO", "TSO"]
+Service = Literal["congestion", "voltage"]
+GridPointKind = Literal["primary_substation", "mv_feeder", "secondary_substation", "pom"]
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+class MtuQuantity(_Value):
+    mtu: int = MtuIndex
+    quantity: float = Quantity
+
+
+class PriceStep(_Value):
+    """A quantity at a price in one MTU; an offer may have several steps per MTU."""
+
+    mtu: int = MtuIndex
+    quantity: float = Quantity
+    price_eur_per_mwh: float = Price
+
+
+class BlockTerms(_Value):
+    """A flexible block (Platone "Flexible Block offer"): energy deliverable at up to
+    ``max_power`` in any MTUs of ``[first_mtu, last_mtu]``; the clearing picks them."""
+
+    energy: float = Quantity  # kWh or kVArh
+    max_power: float = Quantity  # kW or kVAr
+    first_mtu: int = MtuIndex
+    last_mtu: int = MtuIndex
+    price_eur_per_mwh: float = Price
+
+
+class GridPoint(_Value):
+    """Where a request applies: a grid point of the DSO, or a PoM for the TSO."""
+
+    kind: GridPointKind
+    id: str = Identifier
+
+
+@event_type("SessionOpened", topic=Topic.SESSIONS, key="session_id")
+class SessionOpened(EventPayload):
+    """A session's collection window opened (FR_MP_I_1 step 4)."""
+
+    session_id: str = SessionId
+    market_type: MarketType
+    delivery_day: date
+    first_mtu: int = MtuIndex
+    mtu_count: int = Field(ge=1, le=100)
+    opens_at: datetime
+    gate_closes_at: datetime
+
+
+@event_type("SessionClosed", topic=Topic.SESSIONS, key="session_id")
+class SessionClosed(EventPayload):
+    """Gate closure: no more requests or offers; clearing starts (FR_MP_FS_1 step 4)."""
+
+    session_id: str = SessionId
+    market_type: MarketType
+    delivery_day: date
+    gate_closes_at: datetime
+
+
+@event_type("FlexRequestSubmitted", topic=Topic.REQUESTS, key="session_id")
+class FlexRequestSubmitted(EventPayload):
+    """A system operator asks for flexibility in a session (FR_MP_FS_1 step 1).
+
+    A DSO request names a grid point and the PoDs under it that may serve it; a TSO
+    request names a PoM and is served by any PoD under it.
+    """
+
+    request_id: str = Identifier
+    session_id: str = SessionId
+    requester_id: str = ParticipantId
+    role: Role
+    service: Service
+    quantity_type: QuantityType
+    direction: Direction
+    location: GridPoint
+    eligible_pods: tuple[str, ...] = Field(default=(), max_length=10_000)
+    quantities: tuple[MtuQuantity, ...] = Field(min_length=1, max_length=100)
+    max_price_eur_per_mwh: float | None = Field(None, ge=0, le=1e6)
+    player_service_id: str = Field(min_length=1, max_length=300)
+
+
+@event_type("FlexRequestWithdrawn", topic=Topic.REQUESTS, key="session_id")
+class FlexRequestWithdrawn(EventPayload):
+    request_id: str = Identifier
+    session_id: str = SessionId
+    requester_id: str = ParticipantId
+
+
+@event_type("FlexOfferSubmitted", topic=Topic.OFFERS, key="session_id")
+class FlexOfferSubmitted(EventPayload):
+    """An aggregator offers a PoD's flexibility (FR_MP_FS_1 step 2): price steps per MTU,
+    divisible or all-or-nothing per step, or a flexible block."""
+
+    offer_id: str = Identifier
+    session_id: str = SessionId
+    aggregator_id: str = ParticipantId
+    pod_id: str = Identifier
+    quantity_type: QuantityType
+    direction: Direction
+    divisible: bool = True
+    steps: tuple[PriceStep, ...] = Field(default=(), max_length=1000)
+    block: BlockTerms | None = None
+    player_service_id: str = Field(min_length=1, max_length=300)
+
+
+@event_type("FlexOfferWithdrawn", topic=Topic.OFFERS, key="session_id")
+class FlexOfferWithdrawn(EventPayload):
+    offer_id: str = Identifier
+    session_id: str = SessionId
+    aggregator_id: str = ParticipantId
+
+
+class AwardLine(_Value):
+    """A quantity of one offer given to one request in one MTU, and what it is worth."""
+
+    request_id: str = Identifier
+    requester_id: str = ParticipantId
+    offer_id: str = Identifier
+    aggregator_id: str = ParticipantId
+    pod_id: str = Identifier
+    mtu: int = MtuIndex
+    quantity: float = Field(ge=0, le=1e9)
+    bid_price_eur_per_mwh: float = Price
+    price_eur_per_mwh: float = Price
+    value_cents: int = Field(ge=0)
+
+
+class UnservedLine(_Value):
+    request_id: str = Identifier
+    mtu: int = MtuIndex
+    quantity: float = Field(ge=0, le=1e9)
+
+
+class ObjectiveValues(_Value):
+    """One point of the objective space, all minimised (MARKET_RULES.md "Clearing")."""
+
+    cost_eur: float
+    unserved: float
+    risk: float
+    unserved_dso: float
+
+
+@event_type("MarketCleared", topic=Topic.OUTCOMES, key="session_id")
+class MarketCleared(EventPayload):
+    """The market outcome of a session (FR_MP_FS_3 step 4), before technical validation.
+
+    It names what the clearing rested on (the requests and offers considered, the engine,
+    its version and seed) so anyone can clear the session again and compare.
+    """
+
+    outcome_id: str = Identifier
+    session_id: str = SessionId
+    market_type: MarketType
+    engine: str = Field(min_length=1, max_length=50)
+    engine_version: str = Field(min_length=1, max_length=50)
+    pricing: Literal["pay_as_bid", "pay_as_clear"]
+    seed: int | None = None
+    request_ids: tuple[str, ...]
+    offer_ids: tuple[str, ...]
+    awards: tuple[AwardLine, ...]
+    unserved: tuple[UnservedLine, ...]
+    objectives: ObjectiveValues
+    pareto_front: tuple[ObjectiveValues, ...]
+    statistics: dict[str, float | int | str]
+
+
+class ValidatedAward(AwardLine):
+    """An award after technical validation: what the DSO let through, and why not more."""
+
+    awarded_quantity: float = Field(ge=0, le=1e9)
+    status: Literal["accepted", "partially_accepted", "rejected"]
+    reason: str | None = Field(None, max_length=500)
+
+
+@event_type("ValidatedOutcomePublished", topic=Topic.OUTCOMES, key="session_id")
+class ValidatedOutcomePublished(EventPayload):
+    """Final clearing (FR_MP_FS_5 step 3): the market outcome cut to what the technical
+    validation accepted; ``quantity`` and ``value_cents`` of each award are the accepted ones."""
+
+    outcome_id: str = Identifier
+    session_id: str = SessionId
+    market_type: MarketType
+    market_outcome_event_id: str = Identifier
+    validation_event_id: str = Identifier
+    awards: tuple[ValidatedAward, ...]
+    total_value_cents: int = Field(ge=0)
+
+
+# Not a catalog topic of its own: a copy for delivery, neither projected nor anchored;
+# the fact it copies, ValidatedOutcomePublished, is both.
+@event_type("ParticipantResultsPublished", topic=RESULTS_TOPIC, key="session_id",
+            topic_field="participant_id")
+class ParticipantResultsPublished(EventPayload):
+    """The validated outcome as one participant may see it (FR_MP_FS_5 steps 4–5): only
+    the awards it requested or provided, on its own topic ``results.<participant>``."""
+
+    session_id: str = SessionId
+    participant_id: str = ParticipantId
+    validated_outcome_event_id: str = Identifier
+    awards: tuple[ValidatedAward, ...]
+    total_value_cents: int = Field(ge=0)

@@ -1,0 +1,1 @@
+"""Stream processors of the market: the session scheduler, clearing and final clearing."""

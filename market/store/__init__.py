@@ -1,0 +1,1 @@
+"""SQL read models, projection rules and queries of the Market Platform."""

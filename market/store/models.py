@@ -1,0 +1,106 @@
+"""SQLAlchemy tables of the market: requests, offers, outcomes and awards (read models,
+rebuilt by a replay), and the API's idempotency keys (not a read model: see below)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Float, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ledger.store.models import Base
+
+
+class FlexRequestRow(Base):
+    """A flexibility request of a session (FlexRequestSubmitted / …Withdrawn)."""
+
+    __tablename__ = "flex_requests"
+
+    request_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(40), index=True)
+    requester_id: Mapped[str] = mapped_column(String(100), index=True)
+    role: Mapped[str] = mapped_column(String(3))
+    service: Mapped[str] = mapped_column(String(20))
+    quantity_type: Mapped[str] = mapped_column(String(1))
+    direction: Mapped[str] = mapped_column(String(4))
+    location_kind: Mapped[str] = mapped_column(String(30))
+    location_id: Mapped[str] = mapped_column(String(100))
+    eligible_pods: Mapped[list[Any]] = mapped_column(JSON)
+    quantities: Mapped[list[Any]] = mapped_column(JSON)
+    max_price_eur_per_mwh: Mapped[float | None] = mapped_column(Float)
+    player_service_id: Mapped[str] = mapped_column(String(300))
+    withdrawn: Mapped[bool] = mapped_column(Boolean)
+    submitted_at: Mapped[datetime]
+    event_id: Mapped[str] = mapped_column(String(36))
+
+
+class FlexOfferRow(Base):
+    """A flexibility offer of a session (FlexOfferSubmitted / …Withdrawn)."""
+
+    __tablename__ = "flex_offers"
+
+    offer_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(40), index=True)
+    aggregator_id: Mapped[str] = mapped_column(String(100), index=True)
+    pod_id: Mapped[str] = mapped_column(String(100), index=True)
+    quantity_type: Mapped[str] = mapped_column(String(1))
+    direction: Mapped[str] = mapped_column(String(4))
+    divisible: Mapped[bool] = mapped_column(Boolean)
+    steps: Mapped[list[Any]] = mapped_column(JSON)
+    block: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    player_service_id: Mapped[str] = mapped_column(String(300))
+    withdrawn: Mapped[bool] = mapped_column(Boolean)
+    submitted_at: Mapped[datetime]
+    event_id: Mapped[str] = mapped_column(String(36))
+
+
+class OutcomeRow(Base):
+    """A market, technical or validated outcome of a session, as published."""
+
+    __tablename__ = "outcomes"
+
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(40), index=True)
+    stage: Mapped[str] = mapped_column(String(10))  # market | technical | validated
+    # The market outcome a technical or validated outcome belongs to (its own id if market).
+    market_outcome_event_id: Mapped[str] = mapped_column(String(36), index=True)
+    published_at: Mapped[datetime]
+    payload: Mapped[dict[str, Any]]
+
+
+class AwardRow(Base):
+    """One award line of a market or validated outcome, for per-participant reads and the
+    real-time netting of day-ahead awards."""
+
+    __tablename__ = "awards"
+
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    line: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(40), index=True)
+    stage: Mapped[str] = mapped_column(String(10))
+    request_id: Mapped[str] = mapped_column(String(100))
+    requester_id: Mapped[str] = mapped_column(String(100), index=True)
+    offer_id: Mapped[str] = mapped_column(String(100))
+    aggregator_id: Mapped[str] = mapped_column(String(100), index=True)
+    pod_id: Mapped[str] = mapped_column(String(100), index=True)
+    mtu: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[float] = mapped_column(Float)
+    price_eur_per_mwh: Mapped[float] = mapped_column(Float)
+    value_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class IdempotencyKeyRow(Base):
+    """A submission accepted under an ``Idempotency-Key``: the API's own record, written
+    before the event is published, so a retry gets the same answer and the very same
+    event. Not derived from the log, hence kept out of replays (it is not a read model)."""
+
+    __tablename__ = "idempotency_keys"
+
+    actor: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(66))
+    event_id: Mapped[str] = mapped_column(String(36))
+    event: Mapped[str] = mapped_column(Text)
+    response: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
