@@ -1,8 +1,7 @@
-"""``make demo`` at the foundation stage: PoDs registered by three aggregators travel as
-events through Kafka and the projector into the PostgreSQL read models, are anchored on the
-anvil chain in Merkle batches, and one of them is proven against the chain.
-
-Later stages grow this into a whole simulated market day.
+"""``make demo``: PoDs registered by three aggregators travel as events through Kafka and
+the projector into the PostgreSQL read models, are anchored on the anvil chain in Merkle
+batches, and one of them is proven against the chain; then a day-ahead session runs on a
+simulated clock (``market.demo``). Later stages grow this into a whole market day.
 """
 
 from __future__ import annotations
@@ -34,7 +33,8 @@ from ledger.store.migrate import upgrade
 from ledger.store.models import AnchorBatchRow, DeadLetterRow, EventRow, PodRow
 from ledger.store.queries import find_batch, get_event
 from ledger.topics import ensure_topics
-from ledger.worker_process import WorkerProcess, WorkerWaitFailed
+from ledger.worker_process import WorkerProcess
+from market.demo import run_market_session, wait_or_fail
 
 AGGREGATORS = ("AGG-ROMA-1", "AGG-ROMA-2", "AGG-ROMA-3")
 
@@ -90,6 +90,7 @@ def run_demo(settings: Settings, *, pods: int) -> None:
         _wait_anchored(engine, str(events[-1].event_id), worker)
     _summary(engine, events)
     _audit(settings, engine, events[len(events) // 2], deployment.addresses["EventAnchor"])
+    run_market_session(settings, registry_events(pods))
 
 
 def _wait_projected(engine, event_ids: list[str], worker: WorkerProcess,  # type: ignore[no-untyped-def]
@@ -103,7 +104,7 @@ def _wait_projected(engine, event_ids: list[str], worker: WorkerProcess,  # type
             bar.update(done - bar.n)
             return bar.n >= len(event_ids)
 
-        _wait(worker, all_projected, "the events projected", timeout_s)
+        wait_or_fail(worker, all_projected, "the events projected", timeout_s)
 
 
 def _wait_anchored(engine, event_id: str, worker: WorkerProcess,  # type: ignore[no-untyped-def]
@@ -116,14 +117,7 @@ def _wait_anchored(engine, event_id: str, worker: WorkerProcess,  # type: ignore
             return row is not None and find_batch(conn, row.topic, row.partition,
                                                   row.offset) is not None
 
-    _wait(worker, anchored, "the last event anchored (is anvil up?)", timeout_s)
-
-
-def _wait(worker: WorkerProcess, condition, what: str, timeout_s: float) -> None:  # type: ignore[no-untyped-def]
-    try:
-        worker.wait_until(condition, what=what, timeout_s=timeout_s, poll_s=0.3)
-    except WorkerWaitFailed as exc:
-        raise click.ClickException(str(exc)) from None
+    wait_or_fail(worker, anchored, "the last event anchored (is anvil up?)", timeout_s)
 
 
 def _audit(settings: Settings, engine, event: Event,  # type: ignore[no-untyped-def]

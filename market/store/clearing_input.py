@@ -41,7 +41,7 @@ def load_clearing_input(conn: Connection, slot: SessionSlot,
     pods = queries.get_pod_views(conn, {o.pod_id for o in offers})
     day_ahead = ({} if slot.kind is SessionKind.DAY_AHEAD else queries.awarded_capacity(
         conn, session_id(SessionKind.DAY_AHEAD, slot.delivery_day)))
-    capacity = _capacity(offers, pods, day_ahead)
+    capacity = remaining_capacity(offers, pods, day_ahead)
     problem = ClearingProblem(session_id=slot.session_id, needs=needs, bids=bids,
                               blocks=blocks, pod_capacity=capacity,
                               default_reliability=default_reliability)
@@ -75,7 +75,7 @@ def _block(row: Any) -> FlexibleBlock:
                          last_mtu=b["last_mtu"], price_eur_per_mwh=b["price_eur_per_mwh"])
 
 
-def _capacity(offers: list[Any], pods: dict[str, PodView],
+def remaining_capacity(offers: list[Any], pods: dict[str, PodView],
               day_ahead: dict[tuple[str, str, str, int], float]
               ) -> dict[tuple[str, Any, Any, int], float]:
     """Each offered PoD's max flexibility per MTU it is offered in, less its DA awards.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -20,14 +19,8 @@ from ledger.kafka_log import end_offsets
 from ledger.settings import Settings
 from ledger.store.migrate import upgrade
 from ledger.topics import ANCHORED_TOPICS, ensure_topics, topic_name
-from ledger.worker_process import WorkerProcess, settings_env
+from ledger.worker_process import WorkerProcess, free_port, settings_env
 from tests.integration.projection_harness import isolated
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def anchoring_settings(stack: Settings, tmp: Path, **overrides: object) -> Settings:

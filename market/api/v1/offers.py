@@ -17,7 +17,6 @@ from market.api.deps import (
     DbConnection,
     IdempotencyKey,
     Session,
-    SessionIdPath,
     SettingsDep,
     SubmitterDep,
     calendar_session,
@@ -105,16 +104,17 @@ def withdraw_offer(offer_id: OfferIdPath, body: OfferWithdrawal, settings: Setti
 
 
 @router.get("/v1/sessions/{session_id}/offers", response_model=FlexOfferPage,
-            responses=errors())
+            responses=errors(404))
 def list_session_offers(
-    session_id: SessionIdPath, conn: DbConnection,
+    session: Session, conn: DbConnection,
     aggregator_id: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> FlexOfferPage:
     """A session's offers, oldest first; filter by aggregator."""
-    total, rows = queries.list_offers(conn, session_id=session_id, aggregator_id=aggregator_id,
-                                      limit=limit, offset=offset)
+    total, rows = queries.list_offers(conn, session_id=session.session_id,
+                                      aggregator_id=aggregator_id, limit=limit,
+                                      offset=offset)
     return FlexOfferPage(items=[offer_public(r) for r in rows], total=total)
 
 

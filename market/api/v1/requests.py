@@ -17,7 +17,6 @@ from market.api.deps import (
     DbConnection,
     IdempotencyKey,
     Session,
-    SessionIdPath,
     SettingsDep,
     SubmitterDep,
     calendar_session,
@@ -111,16 +110,17 @@ def withdraw_request(request_id: RequestIdPath, body: RequestWithdrawal,
 
 
 @router.get("/v1/sessions/{session_id}/requests", response_model=FlexRequestPage,
-            responses=errors())
+            responses=errors(404))
 def list_session_requests(
-    session_id: SessionIdPath, conn: DbConnection,
+    session: Session, conn: DbConnection,
     requester_id: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> FlexRequestPage:
     """A session's requests, oldest first; filter by requester."""
-    total, rows = queries.list_requests(conn, session_id=session_id, requester_id=requester_id,
-                                        limit=limit, offset=offset)
+    total, rows = queries.list_requests(conn, session_id=session.session_id,
+                                        requester_id=requester_id, limit=limit,
+                                        offset=offset)
     return FlexRequestPage(items=[request_public(r) for r in rows], total=total)
 
 

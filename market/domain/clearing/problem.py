@@ -110,7 +110,7 @@ class Award:
     """A quantity of one offer given to one request in one MTU.
 
     ``bid_price`` is the offer's own price; ``price`` is what the pricing rule makes the
-    requester pay per MWh (equal under pay-as-bid).
+    requester pay per MWh (equal under pay-as-bid). ``quantity`` is kW (kVAr) in ``mtu``.
     """
 
     request_id: str
@@ -122,6 +122,9 @@ class Award:
     quantity: float
     bid_price_eur_per_mwh: float
     price_eur_per_mwh: float
+    # Which of the bid's steps (index into ``Bid.steps``); None for a flexible block. A bid
+    # may hold several steps in one MTU, so the feasibility check needs it.
+    step: int | None = None
 
 
 @dataclass(frozen=True)

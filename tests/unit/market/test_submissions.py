@@ -147,14 +147,15 @@ def test_withdrawal_only_while_open_and_once() -> None:
 
 
 def test_player_service_id_has_platones_shape() -> None:
-    """The Platone dashboard's example: ACEAE::IT002EAA0123AA::dayAhead::2021-05-14T00:00:00.000+02:00."""
+    """The Platone dashboard's example (research: platone-market-and-aggregator §4.4)."""
     slot = find_session("DA-2021-05-14", ROME)
     assert slot is not None
     assert player_service_id("ACEAE", "IT002EAA0123AA", slot, ROME) == (
         "ACEAE::IT002EAA0123AA::dayAhead::2021-05-14T00:00:00.000+02:00")
     winter = find_session("RT-2021-12-01-2", ROME)
     assert winter is not None
-    assert player_service_id("A", "P", winter, ROME) == "A::P::realTime::2021-12-01T08:00:00.000+01:00"
+    assert player_service_id("A", "P", winter, ROME) == (
+        "A::P::realTime::2021-12-01T08:00:00.000+01:00")
 
 
 @pytest.mark.parametrize("session_id", ["DA-2026-02-30", "XX-2026-01-01", "RT-2026-01-01-6",

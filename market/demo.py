@@ -1,0 +1,209 @@
+"""The market part of ``make demo``: one day-ahead session on a simulated clock, from
+requests and offers over REST to the validated outcome on each participant's topic.
+
+It runs on topics, a consumer group and a read-model file of its own, so it can be run
+again and again: the sessions topic of a deployment holds one timeline, and a simulated
+one must not mix with the real one.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+import httpx
+from sqlalchemy import Engine, create_engine, func, select
+
+from dso.domain.events import AwardVerdict, TechnicalValidationCompleted
+from ledger.catalog import new_event
+from ledger.envelope import Event
+from ledger.producer import EventProducer
+from ledger.settings import Settings
+from ledger.store.migrate import upgrade
+from ledger.store.models import PodRow
+from ledger.topics import ensure_topics
+from ledger.worker_process import WorkerProcess, WorkerWaitFailed, free_port
+from market.domain.calendar import SessionKind, day_sessions
+from market.store.models import OutcomeRow
+
+# Simulated seconds per real second: the collection window's last minutes pass in seconds.
+SPEED = 4.0
+BEFORE_GATE = timedelta(minutes=2)
+EVENING = range(72, 80)  # 18:00–20:00, the evening peak where feeders congest
+
+
+def run_market_session(base: Settings, registrations: list[Event]) -> None:
+    """Run tomorrow's day-ahead session on a simulated clock and print what happened."""
+    zone = ZoneInfo(base.time_zone)
+    tomorrow = datetime.now(zone).date() + timedelta(days=1)
+    session = next(s for s in day_sessions(tomorrow, zone) if s.kind is SessionKind.DAY_AHEAD)
+    run = uuid.uuid4().hex[:8]
+    url = f"sqlite:///{base.var_dir / 'demo' / f'market-{run}.db'}"
+    (base.var_dir / "demo").mkdir(parents=True, exist_ok=True)
+    settings = base.model_copy(update={
+        "topic_prefix": f"demo-{run}.", "app_id": f"demo-{run}", "database_url": url,
+        "api_port": free_port(), "clock": "simulated", "clock_speed": SPEED,
+        "clock_start": session.gate_closes_at - BEFORE_GATE,
+        "clock_anchor": datetime.now(UTC)})
+    click.secho(f"6. a market session on a simulated clock: {session.session_id} "
+                f"(gate closes {session.gate_closes_at.astimezone(zone):%Y-%m-%d %H:%M} "
+                f"Rome; time runs {SPEED:g}x)", bold=True)
+    ensure_topics(settings)
+    upgrade(url)
+    engine = create_engine(url)
+    logs = settings.var_dir / "log"
+    with WorkerProcess(settings, logs / "demo-market-worker.log") as worker, \
+            WorkerProcess(settings, logs / "demo-market-api.log", command=("serve",)) as api:
+        with EventProducer(settings) as producer:
+            producer.publish_all(registrations)
+        wait_or_fail(worker, lambda: _count(engine, PodRow) > 0, "the PoDs projected", 60)
+        wait_or_fail(api, _api_up(settings), "the API", 30)
+        posted = _post_requests_and_offers(settings, engine, session.session_id)
+        click.echo(f"   posted over REST: {posted['requests']} requests (DSO, TSO), "
+                   f"{posted['offers']} offers; {posted['refused']} late or bad ones refused")
+        click.echo("   waiting for gate closure, clearing (NSGA-II) and its outcome …")
+        wait_or_fail(worker, lambda: _outcome(engine, "market") is not None,
+              "the market outcome", 240)
+        market = _outcome(engine, "market")
+        assert market is not None  # just waited for
+        _print_market_outcome(market.payload)
+        _validate_everything(settings, market)
+        wait_or_fail(worker, lambda: _outcome(engine, "validated") is not None,
+              "the validated outcome", 60)
+        _print_results(settings, session.session_id)
+    engine.dispose()
+
+
+def _post_requests_and_offers(settings: Settings, engine: Engine,
+                              session_id: str) -> dict[str, int]:
+    rng = random.Random(4)
+    with engine.connect() as conn:
+        pods = conn.execute(select(PodRow).where(PodRow.active, PodRow.up_p_kw > 0)
+                            .order_by(PodRow.pod_id)).all()
+    by_feeder: dict[str, list[Any]] = defaultdict(list)
+    for pod in pods:
+        by_feeder[pod.mv_feeder].append(pod)
+    counts = {"requests": 0, "offers": 0, "refused": 0}
+    base = f"{settings.api_base_url}/v1/sessions/{session_id}"
+    with httpx.Client(timeout=30) as client:
+        for feeder, members in sorted(by_feeder.items())[:3]:
+            supply = sum(p.up_p_kw for p in members)
+            body = {"requester_id": "DSO-ARETI", "role": "DSO", "market_type": "DA",
+                    "service": "congestion", "quantity_type": "P", "direction": "up",
+                    "location": {"kind": "mv_feeder", "id": feeder},
+                    "eligible_pods": [p.pod_id for p in members],
+                    "quantities": [{"mtu": m, "quantity": round(supply * rng.uniform(0.3, 0.8), 1)}
+                                   for m in EVENING]}
+            counts["requests"] += _post(client, f"{base}/requests", body, counts)
+        tso = {"requester_id": "TSO-TERNA", "role": "TSO", "market_type": "DA",
+               "service": "congestion", "quantity_type": "P", "direction": "up",
+               "location": {"kind": "pom", "id": pods[0].primary_substation},
+               "quantities": [{"mtu": m, "quantity": 40.0} for m in EVENING]}
+        counts["requests"] += _post(client, f"{base}/requests", tso, counts)
+        for pod in pods:
+            steps = [{"mtu": m, "quantity": round(pod.up_p_kw * share, 2),
+                      "price_eur_per_mwh": round(price * rng.uniform(0.8, 1.25), 1)}
+                     for m in EVENING for share, price in ((0.5, 90.0), (0.5, 180.0))]
+            offer = {"aggregator_id": pod.aggregator_id, "pod_id": pod.pod_id,
+                     "market_type": "DA", "quantity_type": "P", "direction": "up",
+                     "divisible": rng.random() > 0.2, "steps": steps}
+            counts["offers"] += _post(client, f"{base}/offers", offer, counts,
+                                      key=f"demo-{pod.pod_id}")
+        # A retry of the same offer (same Idempotency-Key) and an offer for a PoD of
+        # another aggregator: the first is answered from its key, the second refused.
+        _post(client, f"{base}/offers", offer, counts, key=f"demo-{pods[-1].pod_id}")
+        stranger = {**offer, "aggregator_id": "AGG-NOT-THE-OWNER"}
+        _post(client, f"{base}/offers", stranger, counts)
+    return counts
+
+
+def _post(client: httpx.Client, url: str, body: dict[str, Any], counts: dict[str, int],
+          key: str | None = None) -> int:
+    answer = client.post(url, json=body, headers={"Idempotency-Key": key} if key else {})
+    if answer.status_code == 201:
+        return 1
+    if answer.status_code == 200:
+        click.echo(f"   retry answered from its Idempotency-Key: {answer.json()['code']}")
+        return 0
+    counts["refused"] += 1
+    error = answer.json()
+    click.echo(f"   refused ({answer.status_code}): {error['code']} on {error['field']}")
+    return 0
+
+
+def _print_market_outcome(outcome: dict[str, Any]) -> None:
+    stats = outcome["statistics"]
+    click.echo(f"   MarketCleared by {outcome['engine']} {outcome['engine_version']} "
+               f"(seed {outcome['seed']}, {outcome['pricing']}) in "
+               f"{float(stats.get('seconds', 0)):.2f} s: {len(outcome['awards'])} awards, "
+               f"{len(outcome['pareto_front'])} Pareto points")
+    served: dict[str, float] = defaultdict(float)
+    for award in outcome["awards"]:
+        served[award["requester_id"]] += award["quantity"]
+    objectives = outcome["objectives"]
+    for requester, kw in sorted(served.items()):
+        click.echo(f"     {requester:<10} served {kw:>8.1f} kW·MTU")
+    click.echo(f"     cost {objectives['cost_eur']:.2f} €, unserved "
+               f"{objectives['unserved']:.1f} kW·MTU (DSO {objectives['unserved_dso']:.1f}), "
+               f"risk {objectives['risk']:.2f}")
+
+
+def _validate_everything(settings: Settings, market: Any) -> None:
+    """Stand in for the DSO's technical validation (issue 5): accept every award."""
+    awards = market.payload["awards"]
+    verdicts = tuple(AwardVerdict(request_id=a["request_id"], offer_id=a["offer_id"],
+                                  mtu=a["mtu"], accepted_quantity=a["quantity"],
+                                  status="accepted") for a in awards)
+    event = new_event(TechnicalValidationCompleted(
+        validation_id=f"TV-{market.session_id}", session_id=market.session_id,
+        market_outcome_event_id=market.event_id, verdicts=verdicts), actor="DSO-ARETI")
+    with EventProducer(settings) as producer:
+        producer.publish_all([event])
+    click.echo("   technical validation: every award accepted (a stand-in until the DSO "
+               "platform of issue 5 runs its power flow)")
+
+
+def _print_results(settings: Settings, session_id: str) -> None:
+    click.echo("   validated outcome published; each participant's share "
+               "(results.<participant> topics, GET …/results/{participant}):")
+    with httpx.Client(timeout=30) as client:
+        for participant in ("DSO-ARETI", "TSO-TERNA", "AGG-ROMA-1", "AGG-ROMA-2",
+                            "AGG-ROMA-3"):
+            results = client.get(f"{settings.api_base_url}/v1/sessions/{session_id}/results/"
+                                 f"{participant}").json()
+            kw = sum(a["quantity"] for a in results["awards"])
+            click.echo(f"     {participant:<11} {len(results['awards']):>4} awards "
+                       f"{kw:>8.1f} kW·MTU  {results['total_value_cents'] / 100:>9.2f} €")
+
+
+def wait_or_fail(process: WorkerProcess, condition, what: str,  # type: ignore[no-untyped-def]
+                 timeout_s: float) -> None:
+    """Wait for ``condition`` while ``process`` lives; a failure ends the demo with why."""
+    try:
+        process.wait_until(condition, what=what, timeout_s=timeout_s, poll_s=0.3)
+    except WorkerWaitFailed as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _outcome(engine: Engine, stage: str) -> Any | None:
+    with engine.connect() as conn:
+        return conn.execute(select(OutcomeRow).where(OutcomeRow.stage == stage)).first()
+
+
+def _count(engine: Engine, model: Any) -> int:
+    with engine.connect() as conn:
+        return conn.scalar(select(func.count()).select_from(model)) or 0
+
+
+def _api_up(settings: Settings):  # type: ignore[no-untyped-def]
+    def up() -> bool:
+        try:
+            return httpx.get(f"{settings.api_base_url}/v1/pods", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+    return up
