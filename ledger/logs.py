@@ -14,6 +14,9 @@ def configure_logging(level: str) -> None:
     if not isinstance(numeric, int):
         raise ValueError(f"unknown log level {level!r}")
     logging.basicConfig(stream=sys.stderr, level=numeric, format="%(message)s", force=True)
+    # kafka-python warns whenever its own network loop runs long (a GC pause, a busy
+    # core); the warning is about the library, not about anything the user can act on.
+    logging.getLogger("kafka.net").setLevel(max(numeric, logging.ERROR))
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,

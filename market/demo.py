@@ -29,7 +29,7 @@ from ledger.store.models import PodRow
 from ledger.topics import ensure_topics
 from ledger.worker_process import WorkerProcess, WorkerWaitFailed, free_port
 from market.domain.calendar import SessionKind, day_sessions
-from market.store.models import OutcomeRow
+from market.store.queries import latest_outcome
 
 # Simulated seconds per real second: the collection window's last minutes pass in seconds.
 SPEED = 4.0
@@ -67,13 +67,13 @@ def run_market_session(base: Settings, registrations: list[Event]) -> None:
         click.echo(f"   posted over REST: {posted['requests']} requests (DSO, TSO), "
                    f"{posted['offers']} offers; {posted['refused']} late or bad ones refused")
         click.echo("   waiting for gate closure, clearing (NSGA-II) and its outcome …")
-        wait_or_fail(worker, lambda: _outcome(engine, "market") is not None,
+        wait_or_fail(worker, lambda: _outcome(engine, session.session_id, "market") is not None,
               "the market outcome", 240)
-        market = _outcome(engine, "market")
+        market = _outcome(engine, session.session_id, "market")
         assert market is not None  # just waited for
         _print_market_outcome(market.payload)
         _validate_everything(settings, market)
-        wait_or_fail(worker, lambda: _outcome(engine, "validated") is not None,
+        wait_or_fail(worker, lambda: _outcome(engine, session.session_id, "validated") is not None,
               "the validated outcome", 60)
         _print_results(settings, session.session_id)
     engine.dispose()
@@ -103,7 +103,7 @@ def _post_requests_and_offers(settings: Settings, engine: Engine,
         tso = {"requester_id": "TSO-TERNA", "role": "TSO", "market_type": "DA",
                "service": "congestion", "quantity_type": "P", "direction": "up",
                "location": {"kind": "pom", "id": pods[0].primary_substation},
-               "quantities": [{"mtu": m, "quantity": 40.0} for m in EVENING]}
+               "quantities": [{"mtu": m, "quantity": 150.0} for m in EVENING]}
         counts["requests"] += _post(client, f"{base}/requests", tso, counts)
         for pod in pods:
             steps = [{"mtu": m, "quantity": round(pod.up_p_kw * share, 2),
@@ -156,9 +156,9 @@ def _print_market_outcome(outcome: dict[str, Any]) -> None:
 def _validate_everything(settings: Settings, market: Any) -> None:
     """Stand in for the DSO's technical validation (issue 5): accept every award."""
     awards = market.payload["awards"]
-    verdicts = tuple(AwardVerdict(request_id=a["request_id"], offer_id=a["offer_id"],
-                                  mtu=a["mtu"], accepted_quantity=a["quantity"],
-                                  status="accepted") for a in awards)
+    verdicts = tuple(AwardVerdict(
+        award_id=a["award_id"], request_id=a["request_id"], offer_id=a["offer_id"],
+        mtu=a["mtu"], accepted_quantity=a["quantity"], status="accepted") for a in awards)
     event = new_event(TechnicalValidationCompleted(
         validation_id=f"TV-{market.session_id}", session_id=market.session_id,
         market_outcome_event_id=market.event_id, verdicts=verdicts), actor="DSO-ARETI")
@@ -174,8 +174,11 @@ def _print_results(settings: Settings, session_id: str) -> None:
     with httpx.Client(timeout=30) as client:
         for participant in ("DSO-ARETI", "TSO-TERNA", "AGG-ROMA-1", "AGG-ROMA-2",
                             "AGG-ROMA-3"):
-            results = client.get(f"{settings.api_base_url}/v1/sessions/{session_id}/results/"
-                                 f"{participant}").json()
+            answer = client.get(f"{settings.api_base_url}/v1/sessions/{session_id}/results/"
+                                f"{participant}")
+            if answer.status_code != 200:
+                raise click.ClickException(f"results of {participant}: {answer.text}")
+            results = answer.json()
             kw = sum(a["quantity"] for a in results["awards"])
             click.echo(f"     {participant:<11} {len(results['awards']):>4} awards "
                        f"{kw:>8.1f} kW·MTU  {results['total_value_cents'] / 100:>9.2f} €")
@@ -190,9 +193,9 @@ def wait_or_fail(process: WorkerProcess, condition, what: str,  # type: ignore[n
         raise click.ClickException(str(exc)) from None
 
 
-def _outcome(engine: Engine, stage: str) -> Any | None:
+def _outcome(engine: Engine, session_id: str, stage: str) -> Any | None:
     with engine.connect() as conn:
-        return conn.execute(select(OutcomeRow).where(OutcomeRow.stage == stage)).first()
+        return latest_outcome(conn, session_id, stage)
 
 
 def _count(engine: Engine, model: Any) -> int:

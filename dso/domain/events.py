@@ -17,6 +17,7 @@ class AwardVerdict(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
+    award_id: str = Identifier
     request_id: str = Identifier
     offer_id: str = Identifier
     mtu: int = MtuIndex

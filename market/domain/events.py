@@ -145,8 +145,13 @@ class FlexOfferWithdrawn(EventPayload):
 
 
 class AwardLine(_Value):
-    """A quantity of one offer given to one request in one MTU, and what it is worth."""
+    """A quantity of one offer given to one request in one MTU, and what it is worth.
 
+    ``award_id`` tells apart two price steps of one offer awarded to one request in the
+    same MTU; verdicts of the technical validation name it.
+    """
+
+    award_id: str = Identifier
     request_id: str = Identifier
     requester_id: str = ParticipantId
     offer_id: str = Identifier

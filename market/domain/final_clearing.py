@@ -33,15 +33,14 @@ def validate_outcome(market: MarketCleared, market_event_id: str,
     if validation.market_outcome_event_id != market_event_id:
         raise ValueError(f"validation {validation.validation_id} is of market outcome "
                          f"{validation.market_outcome_event_id}, not {market_event_id}")
-    verdicts: dict[tuple[str, str, int], AwardVerdict] = {
-        (v.request_id, v.offer_id, v.mtu): v for v in validation.verdicts}
-    awarded = {(a.request_id, a.offer_id, a.mtu) for a in market.awards}
-    stray = sorted(set(verdicts) - awarded)
+    verdicts = {v.award_id: v for v in validation.verdicts}
+    awarded = {a.award_id: (a.request_id, a.offer_id, a.mtu) for a in market.awards}
+    stray = sorted(award_id for award_id, v in verdicts.items()
+                   if awarded.get(award_id) != (v.request_id, v.offer_id, v.mtu))
     if stray:
         raise ValueError(f"validation {validation.validation_id} judges awards the market "
                          f"outcome does not have: {stray[:3]}")
-    awards = tuple(_validated(a, verdicts.get((a.request_id, a.offer_id, a.mtu)))
-                   for a in market.awards)
+    awards = tuple(_validated(a, verdicts.get(a.award_id)) for a in market.awards)
     return ValidatedOutcomePublished(
         outcome_id=market.outcome_id, session_id=market.session_id,
         market_type=market.market_type, market_outcome_event_id=market_event_id,

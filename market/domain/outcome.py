@@ -23,11 +23,13 @@ def market_outcome(slot: SessionSlot, result: ClearingResult, request_ids: list[
         engine_version=result.engine_version, pricing=result.pricing, seed=result.seed,
         request_ids=tuple(sorted(request_ids)), offer_ids=tuple(sorted(offer_ids)),
         awards=tuple(AwardLine(
-            request_id=a.request_id, requester_id=a.requester_id, offer_id=a.offer_id,
-            aggregator_id=a.aggregator_id, pod_id=a.pod_id, mtu=a.mtu, quantity=a.quantity,
+            award_id=f"AW-{i}", request_id=a.request_id, requester_id=a.requester_id,
+            offer_id=a.offer_id, aggregator_id=a.aggregator_id, pod_id=a.pod_id, mtu=a.mtu,
+            quantity=a.quantity,
             bid_price_eur_per_mwh=a.bid_price_eur_per_mwh,
             price_eur_per_mwh=a.price_eur_per_mwh,
-            value_cents=value_cents(a.quantity, a.price_eur_per_mwh)) for a in result.awards),
+            value_cents=value_cents(a.quantity, a.price_eur_per_mwh))
+            for i, a in enumerate(result.awards, start=1)),
         unserved=tuple(UnservedLine(request_id=u.request_id, mtu=u.mtu, quantity=u.quantity)
                        for u in result.unserved),
         objectives=_objectives(result.objectives),

@@ -66,20 +66,25 @@ def _transitions(slot: SessionSlot, now: datetime, since: datetime,
     out = []
     opened_due = slot.opens_at <= now and (slot.opens_at >= since or slot.gate_closes_at > since)
     if opened_due and (slot.session_id, OPENED) not in done:
-        out.append((slot.opens_at, _announce(SessionOpened(
+        # A session already open when the scheduler starts is announced as of the start,
+        # so the latest announcement never lies before it (it is where a restart carries
+        # on from, and transitions before the start are not made up).
+        announced_at = max(slot.opens_at, since)
+        out.append((announced_at, _announce(SessionOpened(
             session_id=slot.session_id, market_type=slot.kind.value,
             delivery_day=slot.delivery_day, first_mtu=slot.first_mtu,
             mtu_count=slot.mtu_count, opens_at=slot.opens_at,
-            gate_closes_at=slot.gate_closes_at), slot.opens_at, OPENED)))
+            gate_closes_at=slot.gate_closes_at), slot.opens_at, announced_at, OPENED)))
     closed_due = since <= slot.gate_closes_at <= now
     if closed_due and (slot.session_id, CLOSED) not in done:
         out.append((slot.gate_closes_at, _announce(SessionClosed(
             session_id=slot.session_id, market_type=slot.kind.value,
             delivery_day=slot.delivery_day, gate_closes_at=slot.gate_closes_at),
-            slot.gate_closes_at, CLOSED)))
+            slot.gate_closes_at, slot.gate_closes_at, CLOSED)))
     return out
 
 
-def _announce(payload: SessionOpened | SessionClosed, moment: datetime, kind: str) -> Event:
-    return new_event(payload, actor=SCHEDULER_ACTOR, occurred_at=moment,
-                     event_id=derived_event_id(moment, kind, payload.session_id))
+def _announce(payload: SessionOpened | SessionClosed, scheduled: datetime,
+              announced_at: datetime, kind: str) -> Event:
+    return new_event(payload, actor=SCHEDULER_ACTOR, occurred_at=announced_at,
+                     event_id=derived_event_id(scheduled, kind, payload.session_id))

@@ -84,9 +84,9 @@ def test_fr_mp_fs_3_dso_request_is_served_before_the_tso_request_end_to_end(
         publish(market.settings, [new_event(TechnicalValidationCompleted(
             validation_id="V-1", session_id=DA_SESSION,
             market_outcome_event_id=cleared.event_id, verdicts=(
-                AwardVerdict(request_id=dso_id, offer_id=_offer(cleared, dso_id), mtu=70,
-                             accepted_quantity=4.0, status="accepted"),
-                AwardVerdict(request_id=tso_id, offer_id=_offer(cleared, tso_id), mtu=70,
+                AwardVerdict(**_award(cleared, dso_id), mtu=70, accepted_quantity=4.0,
+                             status="accepted"),
+                AwardVerdict(**_award(cleared, tso_id), mtu=70,
                              accepted_quantity=2.0, status="partially_accepted",
                              reason="MV-1-2 loading 103 %"))), actor="DSO-1")])
         market.worker.wait_until(lambda: _outcome(market, "validated") is not None,
@@ -104,6 +104,6 @@ def test_fr_mp_fs_3_dso_request_is_served_before_the_tso_request_end_to_end(
     assert [a["pod_id"] for a in delivered[0].payload["awards"]] == ["POD-000004"]
 
 
-def _offer(outcome: OutcomeRow, request_id: str) -> str:
-    return next(a["offer_id"] for a in outcome.payload["awards"]
-                if a["request_id"] == request_id)
+def _award(outcome: OutcomeRow, request_id: str) -> dict[str, str]:
+    award = next(a for a in outcome.payload["awards"] if a["request_id"] == request_id)
+    return {k: award[k] for k in ("award_id", "request_id", "offer_id")}

@@ -15,8 +15,8 @@ ZERO = ObjectiveValues(cost_eur=0, unserved=0, risk=0, unserved_dso=0)
 
 def _award(request: str, requester: str, offer: str, aggregator: str, mtu: int,
            quantity: float, price: float) -> AwardLine:
-    return AwardLine(request_id=request, requester_id=requester, offer_id=offer,
-                     aggregator_id=aggregator, pod_id=f"POD-{offer}", mtu=mtu,
+    return AwardLine(award_id=f"AW-{offer}", request_id=request, requester_id=requester,
+                     offer_id=offer, aggregator_id=aggregator, pod_id=f"POD-{offer}", mtu=mtu,
                      quantity=quantity, bid_price_eur_per_mwh=price, price_eur_per_mwh=price,
                      value_cents=value_cents(quantity, price))
 
@@ -29,6 +29,13 @@ MARKET = MarketCleared(
     awards=(_award("R1", "DSO-1", "O1", "AGG-1", 70, 40.0, 100.0),
             _award("R1", "DSO-1", "O2", "AGG-2", 70, 20.0, 200.0),
             _award("R2", "TSO-1", "O3", "AGG-1", 71, 10.0, 300.0)))
+
+
+def _verdict(offer: str, accepted: float, status: str, reason: str | None = None) -> AwardVerdict:
+    award = next(a for a in MARKET.awards if a.offer_id == offer)
+    return AwardVerdict(award_id=award.award_id, request_id=award.request_id, offer_id=offer,
+                        mtu=award.mtu, accepted_quantity=accepted, status=status,  # type: ignore[arg-type]
+                        reason=reason)
 
 
 def _validation(*verdicts: AwardVerdict, outcome: str = "E-MARKET") -> TechnicalValidationCompleted:
@@ -46,12 +53,9 @@ def test_value_cents_of_an_award() -> None:
 
 def test_fr_mp_fs_5_validated_outcome_keeps_accepted_quantities() -> None:
     validated = validate_outcome(MARKET, "E-MARKET", _validation(
-        AwardVerdict(request_id="R1", offer_id="O1", mtu=70, accepted_quantity=40.0,
-                     status="accepted"),
-        AwardVerdict(request_id="R1", offer_id="O2", mtu=70, accepted_quantity=5.0,
-                     status="partially_accepted", reason="line L3 at 104 %"),
-        AwardVerdict(request_id="R2", offer_id="O3", mtu=71, accepted_quantity=0.0,
-                     status="rejected", reason="voltage at bus 7 below 0.9 pu")),
+        _verdict("O1", 40.0, "accepted"),
+        _verdict("O2", 5.0, "partially_accepted", "line L3 at 104 %"),
+        _verdict("O3", 0.0, "rejected", "voltage at bus 7 below 0.9 pu")),
         "E-VALIDATION")
     by_offer = {a.offer_id: a for a in validated.awards}
     assert (by_offer["O1"].quantity, by_offer["O1"].value_cents) == (40.0, 100)
@@ -70,8 +74,7 @@ def test_an_award_without_a_verdict_is_not_validated() -> None:
 
 def test_a_verdict_never_raises_an_award() -> None:
     validated = validate_outcome(MARKET, "E-MARKET", _validation(
-        AwardVerdict(request_id="R1", offer_id="O1", mtu=70, accepted_quantity=90.0,
-                     status="accepted")), "E-VALIDATION")
+        _verdict("O1", 90.0, "accepted")), "E-VALIDATION")
     assert validated.awards[0].quantity == 40.0
 
 
@@ -80,14 +83,12 @@ def test_a_validation_of_another_outcome_or_award_is_refused() -> None:
         validate_outcome(MARKET, "E-MARKET", _validation(outcome="E-OTHER"), "V")
     with pytest.raises(ValueError, match="does not have"):
         validate_outcome(MARKET, "E-MARKET", _validation(AwardVerdict(
-            request_id="R9", offer_id="O1", mtu=70, accepted_quantity=1, status="accepted")),
-            "V")
+            award_id="AW-O1", request_id="R9", offer_id="O1", mtu=70, accepted_quantity=1,
+            status="accepted")), "V")
 
 
 def test_fr_mp_fs_5_results_are_filtered_per_participant() -> None:
-    verdicts = [AwardVerdict(request_id=a.request_id, offer_id=a.offer_id, mtu=a.mtu,
-                             accepted_quantity=a.quantity, status="accepted")
-                for a in MARKET.awards]
+    verdicts = [_verdict(a.offer_id, a.quantity, "accepted") for a in MARKET.awards]
     validated = validate_outcome(MARKET, "E-MARKET", _validation(*verdicts), "E-V")
     results = {r.participant_id: r for r in participant_results(validated, "E-VO",
                                                                 ["AGG-3"])}

@@ -25,7 +25,20 @@ def test_fr_mp_i_1_open_session_is_announced_at_start_but_past_closures_are_not(
     # Gates that closed before the start are not made up (a gate at the start is due).
     assert all(e.occurred_at >= DA_OPEN_AT for e in due if e.type == "SessionClosed")
     opened = next(e for e in due if e.key == DA_SESSION)
-    assert opened.occurred_at == datetime(2026, 6, 9, 10, 0, tzinfo=UTC)  # 12:00 in Rome
+    # Opened at 12:00 in Rome, announced as of the scheduler's start.
+    assert opened.payload["opens_at"] == "2026-06-09T10:00:00Z"
+    assert opened.occurred_at == DA_OPEN_AT
+
+
+def test_a_catch_up_announcement_does_not_make_the_scheduler_look_back() -> None:
+    """After announcing the sessions open at its start, the scheduler does not announce
+    closures that happened before its start (seen in the demo: an RT gate an hour back)."""
+    start = DA_CLOSED_AT - timedelta(minutes=2)  # an RT gate closed an hour before
+    first = due_announcements(start, NOTHING, start, ROME)
+    assert _names(first) == [(DA_SESSION, "SessionOpened")]
+    later = due_announcements(start + timedelta(seconds=1), Announced.from_events(first),
+                              start, ROME)
+    assert later == []
 
 
 def test_fr_mp_fs_1_gate_closure_is_announced_once_at_its_time() -> None:
