@@ -21,6 +21,7 @@ from aggregator.domain.events import (
     PodUpdated,
 )
 from deploy.stack.services import services
+from dso.domain.grid import Grid, load_grid
 from ledger.audit.proofs import ProofService
 from ledger.audit.verify import verify
 from ledger.catalog import new_event
@@ -39,18 +40,18 @@ from market.demo import run_market_session, wait_or_fail
 AGGREGATORS = ("AGG-ROMA-1", "AGG-ROMA-2", "AGG-ROMA-3")
 
 
-def registry_events(pods: int, seed: int = 7) -> list[Event]:
-    """PoDs spread over three aggregators and a small Rome-like MV grid, then a few changes."""
+def registry_events(pods: int, grid: Grid, seed: int = 7) -> list[Event]:
+    """PoDs spread over three aggregators and the secondary substations of the DSO's grid,
+    then a few changes."""
     rng = random.Random(seed)
     events: list[Event] = []
+    substations = [p.point_id for p in grid.of_kind("secondary_substation")]
     for i in range(pods):
         aggregator = AGGREGATORS[i % len(AGGREGATORS)]
-        feeder = i % 6
+        location = grid.location_of(substations[i % len(substations)])
         events.append(new_event(PodRegistered(
             pod_id=f"POD-{i:05d}", aggregator_id=aggregator, customer_id=f"CUST-{i:05d}",
-            location=GridLocation(primary_substation=f"PS-{feeder // 3 + 1}",
-                                  mv_feeder=f"FDR-{feeder + 1}",
-                                  secondary_substation=f"SS-{feeder + 1}-{i % 10 + 1}"),
+            location=GridLocation(**location),
             max_flexibility=MaxFlexibility(up_p_kw=rng.choice((3.0, 6.0, 10.0, 50.0)),
                                            down_p_kw=rng.choice((0.0, 3.0, 6.0)),
                                            up_q_kvar=0.0, down_q_kvar=0.0)), actor=aggregator))
@@ -82,7 +83,7 @@ def run_demo(settings: Settings, *, pods: int) -> None:
     click.secho("2. worker: projector and anchor processor (Faust)", bold=True)
     engine = create_engine(settings.read_model_url)
     with WorkerProcess(settings, settings.var_dir / "log" / "demo-worker.log") as worker:
-        events = registry_events(pods)
+        events = registry_events(pods, load_grid(settings.dso_grid))
         click.secho(f"3. publishing {len(events)} registry events to Kafka", bold=True)
         with EventProducer(settings) as producer:
             producer.publish_all(events)
@@ -90,7 +91,7 @@ def run_demo(settings: Settings, *, pods: int) -> None:
         _wait_anchored(engine, str(events[-1].event_id), worker)
     _summary(engine, events)
     _audit(settings, engine, events[len(events) // 2], deployment.addresses["EventAnchor"])
-    run_market_session(settings, registry_events(pods))
+    run_market_session(settings, registry_events(pods, load_grid(settings.dso_grid)))
 
 
 def _wait_projected(engine, event_ids: list[str], worker: WorkerProcess,  # type: ignore[no-untyped-def]

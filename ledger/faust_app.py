@@ -16,7 +16,7 @@ from ledger.settings import Settings
 PROCESSORS: tuple[str, ...] = (
     "ledger.processors.projector", "ledger.processors.anchor",
     "market.processors.scheduler", "market.processors.clearing",
-    "market.processors.final_clearing",
+    "market.processors.final_clearing", "dso.processors.validation",
 )
 
 

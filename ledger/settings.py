@@ -93,6 +93,18 @@ class Settings(BaseSettings):
     clearing_settle_seconds: float = Field(
         2.0, ge=0, description="real seconds clearing waits after gate closure")
 
+    dso_grid: str = Field(
+        "cigre_mv", description="the DSO's grid: cigre_mv, case33bw, mv_oberrhein or a "
+        "pandapower JSON file")
+    dso_v_min_pu: float = Field(0.90, gt=0, description="lowest bus voltage allowed (pu)")
+    dso_v_max_pu: float = Field(1.10, gt=0, description="highest bus voltage allowed (pu)")
+    dso_max_loading_pct: float = Field(
+        100.0, gt=0, description="highest line and transformer loading allowed (%)")
+    dso_load_scale: float = Field(
+        1.0, ge=0, description="the grid's loads at the daily peak, times their rated values")
+    dso_sgen_scale: float = Field(
+        1.0, ge=0, description="the grid's generators at clear-sky noon, times their rating")
+
     @property
     def read_model_url(self) -> str:
         """The read-model database URL, defaulting to a SQLite file under ``var_dir``."""

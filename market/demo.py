@@ -19,8 +19,6 @@ import click
 import httpx
 from sqlalchemy import Engine, create_engine, func, select
 
-from dso.domain.events import AwardVerdict, TechnicalValidationCompleted
-from ledger.catalog import new_event
 from ledger.envelope import Event
 from ledger.producer import EventProducer
 from ledger.settings import Settings
@@ -72,9 +70,12 @@ def run_market_session(base: Settings, registrations: list[Event]) -> None:
         market = _outcome(engine, session.session_id, "market")
         assert market is not None  # just waited for
         _print_market_outcome(market.payload)
-        _validate_everything(settings, market)
+        click.echo("   waiting for the DSO platform's power flows and the validated outcome …")
         wait_or_fail(worker, lambda: _outcome(engine, session.session_id, "validated") is not None,
-              "the validated outcome", 60)
+              "the validated outcome", 120)
+        technical = _outcome(engine, session.session_id, "technical")
+        assert technical is not None  # the validated outcome is built from it
+        _print_technical_outcome(technical.payload)
         _print_results(settings, session.session_id)
     engine.dispose()
 
@@ -153,19 +154,19 @@ def _print_market_outcome(outcome: dict[str, Any]) -> None:
                f"risk {objectives['risk']:.2f}")
 
 
-def _validate_everything(settings: Settings, market: Any) -> None:
-    """Stand in for the DSO's technical validation (issue 5): accept every award."""
-    awards = market.payload["awards"]
-    verdicts = tuple(AwardVerdict(
-        award_id=a["award_id"], request_id=a["request_id"], offer_id=a["offer_id"],
-        mtu=a["mtu"], accepted_quantity=a["quantity"], status="accepted") for a in awards)
-    event = new_event(TechnicalValidationCompleted(
-        validation_id=f"TV-{market.session_id}", session_id=market.session_id,
-        market_outcome_event_id=market.event_id, verdicts=verdicts), actor="DSO-ARETI")
-    with EventProducer(settings) as producer:
-        producer.publish_all([event])
-    click.echo("   technical validation: every award accepted (a stand-in until the DSO "
-               "platform of issue 5 runs its power flow)")
+def _print_technical_outcome(technical: dict[str, Any]) -> None:
+    stats = technical["statistics"]
+    click.echo(f"   TechnicalValidationCompleted on {technical['grid']}: "
+               f"{stats['power_flows']} AC power flows in {float(stats['seconds']):.2f} s; "
+               f"{stats['accepted']} awards accepted, {stats['partially_accepted']} cut, "
+               f"{stats['rejected']} rejected; {stats['violations_without_awards']} violations "
+               f"in the forecast without awards, {stats['violations_caused']} caused by awards"
+               + (f"; power flow did not converge in MTUs {technical['non_converged_mtus']}"
+                  if technical["non_converged_mtus"] else ""))
+    for verdict in technical["verdicts"]:
+        if verdict["status"] != "accepted":
+            click.echo(f"     {verdict['award_id']} {verdict['status']}: {verdict['reason']}")
+            break
 
 
 def _print_results(settings: Settings, session_id: str) -> None:

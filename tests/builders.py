@@ -31,8 +31,9 @@ AGGREGATOR_ID = "AGG-1"
 
 
 def make_location(**overrides: Any) -> GridLocation:
-    fields: dict[str, Any] = {"primary_substation": "PS-1", "mv_feeder": "MV-1-2",
-                              "secondary_substation": "SS-1-2-3"}
+    """A location on the DSO's default grid (CIGRE MV: bus 5 of its first feeder)."""
+    fields: dict[str, Any] = {"primary_substation": "PS-1", "mv_feeder": "PS-1-F1",
+                              "secondary_substation": "SS-5"}
     return GridLocation(**{**fields, **overrides})
 
 
@@ -114,11 +115,11 @@ def make_offer_body(**overrides: Any) -> dict[str, Any]:
 
 
 def make_request_body(**overrides: Any) -> dict[str, Any]:
-    """A valid DSO request as a client posts it: congestion at MV-1-2, served by POD_ID."""
+    """A valid DSO request as a client posts it: congestion at feeder PS-1-F1, served by POD_ID."""
     fields: dict[str, Any] = {
         "requester_id": DSO_ID, "role": "DSO", "market_type": "DA", "service": "congestion",
         "quantity_type": "P", "direction": "up",
-        "location": {"kind": "mv_feeder", "id": "MV-1-2"}, "eligible_pods": [POD_ID],
+        "location": {"kind": "mv_feeder", "id": "PS-1-F1"}, "eligible_pods": [POD_ID],
         "quantities": [{"mtu": 70, "quantity": 4.0}, {"mtu": 71, "quantity": 4.0}]}
     return {**fields, **overrides}
 
@@ -135,5 +136,5 @@ def make_request_submitted(**overrides: Any) -> FlexRequestSubmitted:
     body = make_request_body()
     del body["market_type"]
     fields: dict[str, Any] = {**body, "request_id": "REQUEST-1", "session_id": DA_SESSION,
-                              "player_service_id": f"{DSO_ID}::MV-1-2::dayAhead::x"}
+                              "player_service_id": f"{DSO_ID}::PS-1-F1::dayAhead::x"}
     return FlexRequestSubmitted(**{**fields, **overrides})

@@ -36,3 +36,8 @@ class TechnicalValidationCompleted(EventPayload):
     session_id: str = SessionId
     market_outcome_event_id: str = Identifier
     verdicts: tuple[AwardVerdict, ...] = Field(max_length=1_000_000)
+    # What the verdicts rest on. A power flow that did not converge is named here, and its
+    # MTU's awards are rejected: it is never passed as a success.
+    grid: str | None = Field(None, max_length=200)
+    non_converged_mtus: tuple[int, ...] = ()
+    statistics: dict[str, float | int | str] = Field(default_factory=dict)

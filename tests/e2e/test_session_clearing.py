@@ -10,8 +10,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from dso.domain.events import AwardVerdict, TechnicalValidationCompleted
-from ledger.catalog import new_event
 from ledger.envelope import parse_event
 from ledger.kafka_log import end_offsets, read_partitions
 from ledger.settings import Settings
@@ -19,7 +17,6 @@ from ledger.topics import topic_name
 from market.store.models import OutcomeRow
 from tests.builders import DA_CLOSED_AT, DA_SESSION, make_offer_body, make_request_body
 from tests.integration.market.harness import Market, running_market
-from tests.integration.projection_harness import publish
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 # Simulated time runs 4x: the gate closes 30 real seconds after the worker starts.
@@ -45,7 +42,8 @@ def _outcome(market: Market, stage: str) -> OutcomeRow | None:
 def test_fr_mp_fs_3_dso_request_is_served_before_the_tso_request_end_to_end(
         market: Market) -> None:
     """One offer wanted by a DSO and a TSO request goes to the DSO; the TSO gets the next
-    offer; the outcome is validated, and each participant receives its share."""
+    offer; the DSO platform validates the outcome by power flow (FR_DTP_ATV_1/2), and each
+    participant receives its share."""
     offers = f"/v1/sessions/{DA_SESSION}/offers"
     requests = f"/v1/sessions/{DA_SESSION}/requests"
     mtu70 = [{"mtu": 70, "quantity": 4.0}]
@@ -80,21 +78,20 @@ def test_fr_mp_fs_3_dso_request_is_served_before_the_tso_request_end_to_end(
         assert session["state"] == "closed"
         assert session["outcomes"]["market"] == cleared.event_id
 
-        # The DSO's technical validation (issue 5 will compute it): the TSO award is cut.
-        publish(market.settings, [new_event(TechnicalValidationCompleted(
-            validation_id="V-1", session_id=DA_SESSION,
-            market_outcome_event_id=cleared.event_id, verdicts=(
-                AwardVerdict(**_award(cleared, dso_id), mtu=70, accepted_quantity=4.0,
-                             status="accepted"),
-                AwardVerdict(**_award(cleared, tso_id), mtu=70,
-                             accepted_quantity=2.0, status="partially_accepted",
-                             reason="MV-1-2 loading 103 %"))), actor="DSO-1")])
+        # The DSO platform checks the outcome against its grid (CIGRE MV): a few kW at
+        # the evening peak cause no violation, so every award passes (FR_DTP_ATV_2).
         market.worker.wait_until(lambda: _outcome(market, "validated") is not None,
                                  what="the validated outcome", timeout_s=60)
+        technical = _outcome(market, "technical")
+        assert technical is not None
+        assert technical.market_outcome_event_id == cleared.event_id
+        assert technical.payload["grid"] == "cigre_mv"
+        assert technical.payload["non_converged_mtus"] == []
+        assert {v["status"] for v in technical.payload["verdicts"]} == {"accepted"}
+        assert technical.payload["statistics"]["power_flows"] >= 2
         tso = client.get(f"/v1/sessions/{DA_SESSION}/results/TSO-1").json()
-        assert [(a["quantity"], a["status"]) for a in tso["awards"]] == [
-            (2.0, "partially_accepted")]
-        assert tso["total_value_cents"] == 10  # 2 kW · 0.25 h · 200 €/MWh = 0.10 €
+        assert [(a["quantity"], a["status"]) for a in tso["awards"]] == [(3.0, "accepted")]
+        assert tso["total_value_cents"] == 15  # 3 kW · 0.25 h · 200 €/MWh = 0.15 €
 
     topic = topic_name(market.settings, "results.AGG-2")
     ends = end_offsets(market.settings, [topic])
@@ -103,7 +100,3 @@ def test_fr_mp_fs_3_dso_request_is_served_before_the_tso_request_end_to_end(
     assert [e.type for e in delivered] == ["ParticipantResultsPublished"]
     assert [a["pod_id"] for a in delivered[0].payload["awards"]] == ["POD-000004"]
 
-
-def _award(outcome: OutcomeRow, request_id: str) -> dict[str, str]:
-    award = next(a for a in outcome.payload["awards"] if a["request_id"] == request_id)
-    return {k: award[k] for k in ("award_id", "request_id", "offer_id")}

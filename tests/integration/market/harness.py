@@ -48,14 +48,15 @@ class Market:
             yield client
 
 
-# Two aggregators' PoDs: AGG-1 has POD-000001 and POD-000002 under MV-1-2 of PS-1, and
-# POD-000003 under MV-1-3; AGG-2 has POD-000004 under MV-1-2.
+# Two aggregators' PoDs on the DSO's default grid (CIGRE MV): AGG-1 has POD-000001 and
+# POD-000002 under feeder PS-1-F1, and POD-000003 under PS-1-F2; AGG-2 has POD-000004
+# under PS-1-F1.
 PODS = [
     make_pod_registered(pod_id="POD-000001"),
     make_pod_registered(pod_id="POD-000002", customer_id="CUST-2"),
     make_pod_registered(pod_id="POD-000003", customer_id="CUST-3",
-                        location=make_location(mv_feeder="MV-1-3",
-                                               secondary_substation="SS-1-3-1")),
+                        location=make_location(mv_feeder="PS-1-F2",
+                                               secondary_substation="SS-13")),
     make_pod_registered(pod_id="POD-000004", aggregator_id="AGG-2", customer_id="CUST-4",
                         max_flexibility=make_max_flexibility(up_p_kw=50.0)),
 ]

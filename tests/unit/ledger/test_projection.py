@@ -35,7 +35,7 @@ def test_pod_registered_upserts_the_pod_row() -> None:
     assert outcome.event == event
     assert outcome.changes == [RowChange("pods", "upsert", {
         "pod_id": "POD-000001", "aggregator_id": "AGG-1", "customer_id": "CUST-1",
-        "primary_substation": "PS-1", "mv_feeder": "MV-1-2", "secondary_substation": "SS-1-2-3",
+        "primary_substation": "PS-1", "mv_feeder": "PS-1-F1", "secondary_substation": "SS-5",
         "up_p_kw": 5.0, "down_p_kw": 3.0, "up_q_kvar": 2.0, "down_q_kvar": 1.0,
         "flexibility_type": "continuous", "settlement_mechanism_id": None, "active": True,
         "registered_at": EVENT_AT, "last_event_id": str(EVENT_ID)}, ("pod_id",))]

@@ -31,7 +31,7 @@ from tests.builders import (
 ROME = ZoneInfo("Europe/Rome")
 SLOT = find_session(DA_SESSION, ROME)
 POD = PodView(pod_id=POD_ID, aggregator_id=AGGREGATOR_ID, primary_substation="PS-1",
-              mv_feeder="MV-1-2", secondary_substation="SS-1-2-3", up_p_kw=5.0,
+              mv_feeder="PS-1-F1", secondary_substation="SS-5", up_p_kw=5.0,
               down_p_kw=3.0, up_q_kvar=2.0, down_q_kvar=1.0)
 
 

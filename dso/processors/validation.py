@@ -1,0 +1,144 @@
+"""The technical validation processor: on MarketCleared, check the awards against the
+DSO's grid and publish TechnicalValidationCompleted (Platone FR_DTP_ATV_1/2, flow 3 → 4)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from functools import partial
+from zoneinfo import ZoneInfo
+
+import faust
+import structlog
+from faust.types import StreamT
+from sqlalchemy import Engine, create_engine
+
+from dso.domain.events import AwardVerdict, TechnicalValidationCompleted
+from dso.domain.grid import Grid, UnknownGridPoint, load_grid
+from dso.domain.powerflow import Limits, PowerFlow
+from dso.domain.scenario import day_scenarios
+from dso.domain.validation import AwardToCheck, validate
+from ledger.catalog import new_event, typed_payload
+from ledger.envelope import Event, derived_event_id, parse_event
+from ledger.errors import InvalidEvent
+from ledger.processors.support import publish, until_done, wait_until_projected
+from ledger.settings import Settings
+from ledger.topics import Topic, topic_name
+from market.clock import build_clock
+from market.domain.calendar import find_session
+from market.domain.clock import Clock
+from market.domain.events import MarketCleared
+from market.store import queries
+
+log = structlog.get_logger("flexmarket.dso.validation")
+DSO_ACTOR = "DSO-PLATFORM"
+# The awards' requests and PoDs must be read before they are checked.
+VALIDATION_INPUTS = (Topic.REGISTRY, Topic.REQUESTS, Topic.OUTCOMES)
+
+
+def limits_of(settings: Settings) -> Limits:
+    return Limits(v_min_pu=settings.dso_v_min_pu, v_max_pu=settings.dso_v_max_pu,
+                  max_loading_pct=settings.dso_max_loading_pct)
+
+
+def attach(app: faust.App, settings: Settings) -> None:
+    """Add the technical-validation agent to ``app``."""
+    engine = create_engine(settings.read_model_url, pool_pre_ping=True)
+    clock = build_clock(settings)
+    grid = load_grid(settings.dso_grid)
+    power_flow = PowerFlow(grid)
+    outcomes = app.topic(topic_name(settings, Topic.OUTCOMES), key_serializer="raw",
+                         value_serializer="raw")
+    validations = app.topic(topic_name(settings, Topic.VALIDATIONS), key_serializer="raw",
+                            value_serializer="raw")
+
+    @app.agent(outcomes, name="technical-validation")
+    async def technical_validation(stream: StreamT) -> None:
+        async for value in stream:
+            found = _market_cleared(value)
+            if found is None:
+                continue
+            await until_done(partial(wait_until_projected, settings, engine,
+                                     VALIDATION_INPUTS), "wait for the read models")
+            event = await until_done(partial(asyncio.to_thread, validate_outcome, settings,
+                                             engine, clock, power_flow, *found),
+                                     "technical validation")
+            if event is not None:
+                await until_done(partial(publish, validations, [event]), "publish validation")
+
+
+def _market_cleared(value: bytes) -> tuple[Event, MarketCleared] | None:
+    try:
+        event = parse_event(value)
+        payload = typed_payload(event)
+    except InvalidEvent:
+        return None
+    return (event, payload) if isinstance(payload, MarketCleared) else None
+
+
+def awards_to_check(engine: Engine, grid: Grid, cleared: MarketCleared) -> list[AwardToCheck]:
+    """The outcome's awards with what the grid needs of them: each request's direction,
+    quantity type and role, and each PoD's bus (None when its location is not on the grid).
+    """
+    with engine.connect() as conn:
+        requests = {r: queries.get_request(conn, r) for r in {a.request_id for a in cleared.awards}}
+        pods = queries.get_pod_views(conn, {a.pod_id for a in cleared.awards})
+    buses: dict[str, int | None] = {}
+    for pod_id, pod in pods.items():
+        try:
+            buses[pod_id] = grid.locate(pod.primary_substation, pod.mv_feeder,
+                                        pod.secondary_substation)
+        except UnknownGridPoint:
+            buses[pod_id] = None
+    checked = []
+    for a in cleared.awards:
+        request = requests[a.request_id]
+        if request is None:  # a MarketCleared names only requests it was given
+            raise LookupError(f"award {a.award_id} names unknown request {a.request_id}")
+        checked.append(AwardToCheck(
+            award_id=a.award_id, request_id=a.request_id, offer_id=a.offer_id,
+            pod_id=a.pod_id, mtu=a.mtu, quantity=a.quantity, direction=request.direction,
+            quantity_type=request.quantity_type, role=request.role,
+            value_cents=a.value_cents, bus=buses.get(a.pod_id)))
+    return checked
+
+
+def validate_outcome(settings: Settings, engine: Engine, clock: Clock, power_flow: PowerFlow,
+                     event: Event, cleared: MarketCleared) -> Event | None:
+    """The technical outcome of one market outcome, or None if it was validated already.
+
+    Its id derives from the market outcome's, so validating again after a crash gives
+    the same event (FR_MP_FS_5: one technical outcome per market outcome).
+    """
+    with engine.connect() as conn:
+        done = queries.latest_outcome(conn, cleared.session_id, "technical")
+    if done is not None and done.market_outcome_event_id == str(event.event_id):
+        return None
+    zone = ZoneInfo(settings.time_zone)
+    slot = find_session(cleared.session_id, zone)
+    if slot is None:
+        log.error("market outcome of a session not in the calendar", session=cleared.session_id)
+        return None
+    started = time.perf_counter()
+    scenarios = day_scenarios(slot.delivery_day, zone, load_scale=settings.dso_load_scale,
+                              sgen_scale=settings.dso_sgen_scale)
+    result = validate(power_flow, awards_to_check(engine, power_flow.grid, cleared),
+                      lambda mtu: scenarios[mtu], limits_of(settings))
+    statuses = [v.status for v in result.verdicts]
+    statistics: dict[str, float | int | str] = {
+        "seconds": round(time.perf_counter() - started, 4), "power_flows": result.power_flows,
+        "violations_without_awards": result.violations_without_awards,
+        "violations_caused": result.violations_caused,
+        **{s: statuses.count(s) for s in ("accepted", "partially_accepted", "rejected")}}
+    payload = TechnicalValidationCompleted(
+        validation_id=f"TV-{cleared.session_id}", session_id=cleared.session_id,
+        market_outcome_event_id=str(event.event_id), grid=power_flow.grid.name,
+        non_converged_mtus=result.non_converged_mtus, statistics=statistics,
+        verdicts=tuple(AwardVerdict(award_id=v.award_id, request_id=v.request_id,
+                                    offer_id=v.offer_id, mtu=v.mtu,
+                                    accepted_quantity=v.accepted_quantity, status=v.status,
+                                    reason=v.reason) for v in result.verdicts))
+    log.info("market outcome validated", session=cleared.session_id, **statistics)
+    return new_event(payload, actor=DSO_ACTOR, occurred_at=clock.now(),
+                     event_id=derived_event_id(event.occurred_at, "TechnicalValidation",
+                                               str(event.event_id)))
