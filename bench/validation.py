@@ -2,7 +2,8 @@
 mv_oberrhein, and one power flow in our code against plain pandapower ``runpp`` on the same
 network in the same run. Needs no services.
 
-The day is a heavy one (``LOAD_SCALE``), so that awards get cut. Run ``python -m bench.validation [--awards 500] [--seed 1]``; prints a summary and, as its
+The day is a heavy one (``LOAD_SCALE``), so that awards get cut. Run
+``python -m bench.validation [--awards 500] [--seed 1]``; prints a summary and, as its
 last line, one JSON object: ``da_validation_s`` per grid, ``powerflow_ms`` (median of our
 Newton–Raphson) and ``pandapower_runpp_ms`` (median of ``runpp``) per grid, and their ratio.
 """
