@@ -2,7 +2,8 @@
 
 The app is built by a factory from the settings (never at import), and each processor
 module attaches its agents to it: explicit wiring instead of autodiscovery, so a worker
-runs exactly the processors listed in ``PROCESSORS``.
+runs exactly the processors listed in ``PROCESSORS``, all of them or those the
+``FLEXMARKET_PROCESSORS`` setting names (a deployment splits them over workers that way).
 """
 
 from __future__ import annotations
@@ -13,11 +14,31 @@ import faust
 
 from ledger.settings import Settings
 
-PROCESSORS: tuple[str, ...] = (
-    "ledger.processors.projector", "ledger.processors.anchor",
-    "market.processors.scheduler", "market.processors.clearing",
-    "market.processors.final_clearing", "dso.processors.validation",
-)
+PROCESSORS: dict[str, str] = {
+    "projector": "ledger.processors.projector", "anchor": "ledger.processors.anchor",
+    "scheduler": "market.processors.scheduler", "clearing": "market.processors.clearing",
+    "final_clearing": "market.processors.final_clearing",
+    "technical_validation": "dso.processors.validation",
+    "pod_pom_association": "dso.processors.registry",
+    "setpoint_relay": "dso.processors.setpoints",
+    "dso_requests": "dso.processors.requests",
+}
+
+
+def selected_processors(settings: Settings) -> list[str]:
+    """The modules of the processors this worker runs.
+
+    Raises:
+        ValueError: the setting names a processor that does not exist, naming the known.
+    """
+    if settings.processors.strip() == "all":
+        return list(PROCESSORS.values())
+    names = [n.strip() for n in settings.processors.split(",") if n.strip()]
+    unknown = [n for n in names if n not in PROCESSORS]
+    if unknown or not names:
+        raise ValueError(f"FLEXMARKET_PROCESSORS names unknown processors {unknown}; known: "
+                         f"all, {', '.join(PROCESSORS)}")
+    return [PROCESSORS[n] for n in names]
 
 
 def build_app(settings: Settings) -> faust.App:
@@ -44,7 +65,7 @@ def build_app(settings: Settings) -> faust.App:
         # during an outage. Not waiting is safe: un-acked records are read again.
         stream_wait_empty=False,
     )
-    for module in PROCESSORS:
+    for module in selected_processors(settings):
         importlib.import_module(module).attach(app, settings)
     return app
 

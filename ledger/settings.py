@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     projector_batch_seconds: float = Field(0.2, gt=0, description="max wait to fill a batch (s)")
 
     log_level: str = Field("WARNING", description="structured log level")
+    processors: str = Field(
+        "all", description="the stream processors a worker runs: all, or a comma-separated "
+        "list (projector, anchor, scheduler, clearing, final_clearing, technical_validation, "
+        "pod_pom_association, setpoint_relay, dso_requests)")
 
     time_zone: str = Field("Europe/Rome", description="time zone of the session calendar")
     clock: Literal["system", "simulated"] = Field(
@@ -102,6 +106,9 @@ class Settings(BaseSettings):
         100.0, gt=0, description="highest line and transformer loading allowed (%)")
     dso_load_scale: float = Field(
         1.0, ge=0, description="the grid's loads at the daily peak, times their rated values")
+    dso_id: str = Field("DSO-ARETI", description="the DSO's participant id on its requests")
+    dso_voltage_quantity_type: Literal["P", "Q"] = Field(
+        "Q", description="what the DSO asks for against a voltage violation (kW or kVAr)")
     dso_sgen_scale: float = Field(
         1.0, ge=0, description="the grid's generators at clear-sky noon, times their rating")
 

@@ -69,3 +69,27 @@ class PodUnregistered(EventPayload):
     pod_id: str = Identifier
     aggregator_id: str = Identifier
     reason: str = Field(min_length=1, max_length=500)
+
+
+class SetpointSlot(BaseModel):
+    """One quarter-hour of a setpoint: the power the PoD is to hold at its connection point
+    (baseline ± awarded flexibility), kW and kVAr, withdrawal positive."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    mtu: int = Field(ge=0, le=99)  # of the delivery day
+    p_kw: float = Field(ge=-1e6, le=1e6)
+    q_kvar: float = Field(ge=-1e6, le=1e6)
+
+
+@event_type("SetpointIssued", topic=Topic.SETPOINTS, key="pod_id")
+class SetpointIssued(EventPayload):
+    """The aggregator's activation of one PoD for a 4-hour window (Platone flow 6,
+    FR_AP_A_3; the DSO relays it to the PoD's light node, FR_DTP_SCO_1)."""
+
+    activation_id: str = Identifier
+    pod_id: str = Identifier
+    aggregator_id: str = Identifier
+    session_id: str = Field(min_length=1, max_length=40,
+                            pattern=r"^(DA|RT)-\d{4}-\d{2}-\d{2}(-[0-5])?$")
+    slots: tuple[SetpointSlot, ...] = Field(min_length=1, max_length=20)

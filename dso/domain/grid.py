@@ -92,6 +92,7 @@ class Grid:
         self._net = net
         self.points: dict[str, GridPoint] = {}
         self._indices: dict[str, list[int]] = {}
+        self._busbar_feeders: dict[int, list[str]] = {}
         self._derive()
 
     @property
@@ -115,6 +116,9 @@ class Grid:
             under: set[int] = {slack, *busbars}
             for j, buses in enumerate(sorted(feeders, key=min), 1):
                 feeder = f"{ps}-F{j}"
+                for b in busbars:
+                    if any(graph.has_edge(b, n) for n in buses):
+                        self._busbar_feeders.setdefault(int(b), []).append(feeder)
                 self.points[feeder] = GridPoint(feeder, "mv_feeder", ps,
                                                  frozenset(int(b) for b in buses))
                 for bus in sorted(buses & served):
@@ -146,6 +150,10 @@ class Grid:
     def feeder_of(self, bus: int) -> str | None:
         """The MV feeder ``bus`` is on; None for a busbar or the slack."""
         return self._feeder_of_bus.get(bus)
+
+    def feeders_at(self, busbar: int) -> list[str]:
+        """The MV feeders leaving an MV busbar (what a transformer into it supplies)."""
+        return list(self._busbar_feeders.get(busbar, []))
 
     def primary_substation_of(self, point_id: str) -> str:
         """The primary substation (the PoM) at or above ``point_id``."""

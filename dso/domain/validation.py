@@ -50,10 +50,15 @@ class AwardToCheck:
     bus: int | None
 
     def injection_mva(self, quantity: float) -> complex:
-        """The change of the PoD's injection into the grid: "up" lowers its net withdrawal
-        (MARKET_RULES.md "Participants and places"), so it injects."""
-        mw = (1.0 if self.direction == "up" else -1.0) * quantity / 1000.0
-        return complex(mw, 0.0) if self.quantity_type == "P" else complex(0.0, mw)
+        return injection_mva(self.direction, self.quantity_type, quantity)
+
+
+def injection_mva(direction: str, quantity_type: str, quantity: float) -> complex:
+    """A PoD's flexibility as a change of its injection into the grid (MW + j MVAr) from
+    ``quantity`` kW or kVAr: "up" lowers its net withdrawal (MARKET_RULES.md "Participants
+    and places"), so it injects."""
+    mw = (1.0 if direction == "up" else -1.0) * quantity / 1000.0
+    return complex(mw, 0.0) if quantity_type == "P" else complex(0.0, mw)
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,8 @@ class PodRow(Base):
     flexibility_type: Mapped[str] = mapped_column(String(20))
     settlement_mechanism_id: Mapped[str | None] = mapped_column(String(100))
     active: Mapped[bool] = mapped_column(Boolean)
+    # The DSO's association (flow 0A): the PoM the PoD's TSO services are delivered at.
+    pom_id: Mapped[str | None] = mapped_column(String(100), index=True)
     registered_at: Mapped[datetime]
     last_event_id: Mapped[str] = mapped_column(String(36))
 

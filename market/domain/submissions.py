@@ -31,6 +31,7 @@ class PodView:
     up_q_kvar: float
     down_q_kvar: float
     active: bool = True
+    pom_id: str | None = None  # the DSO's association, once it has made it
 
     def limit(self, direction: str, quantity_type: str) -> float:
         """The PoD's max flexibility in one direction and quantity type (kW or kVAr)."""
@@ -39,9 +40,9 @@ class PodView:
             (direction, quantity_type)]
 
     def pom(self) -> str:
-        """The PoD's point of measure: its primary substation, the TSO–DSO connection
-        point, until the DSO's own PoD–PoM association (issue 6) refines it."""
-        return self.primary_substation
+        """The PoD's PoM, the TSO–DSO connection point: the DSO's association (Platone flow
+        0A) once made, its primary substation until then."""
+        return self.pom_id or self.primary_substation
 
     def is_under(self, kind: str, point: str) -> bool:
         return {"primary_substation": self.primary_substation, "mv_feeder": self.mv_feeder,

@@ -25,7 +25,7 @@ def pod_view(row: Any) -> PodView:
                    primary_substation=row.primary_substation, mv_feeder=row.mv_feeder,
                    secondary_substation=row.secondary_substation, up_p_kw=row.up_p_kw,
                    down_p_kw=row.down_p_kw, up_q_kvar=row.up_q_kvar,
-                   down_q_kvar=row.down_q_kvar, active=row.active)
+                   down_q_kvar=row.down_q_kvar, active=row.active, pom_id=row.pom_id)
 
 
 def get_pod(conn: Connection, pod_id: str) -> Any | None:
@@ -42,16 +42,25 @@ def get_pod_views(conn: Connection, pod_ids: Iterable[str]) -> dict[str, PodView
     return views
 
 
+def active_pods(conn: Connection) -> list[PodView]:
+    """Every registered PoD still in the market, by id."""
+    rows = conn.execute(select(PodRow).where(PodRow.active.is_(True)).order_by(PodRow.pod_id))
+    return [pod_view(row) for row in rows]
+
+
+# A PoD's PoM as ``PodView.pom`` gives it: the DSO's association, else its substation.
+_pom = func.coalesce(PodRow.pom_id, PodRow.primary_substation)
+
+
 def list_pods_under(conn: Connection, pom: str) -> dict[str, PodView]:
-    """The active PoDs under a PoM (their primary substation; see ``PodView.pom``)."""
-    rows = conn.execute(select(PodRow).where(PodRow.primary_substation == pom,
-                                             PodRow.active.is_(True)))
+    """The active PoDs under a PoM (see ``PodView.pom``)."""
+    rows = conn.execute(select(PodRow).where(_pom == pom, PodRow.active.is_(True)))
     return {row.pod_id: pod_view(row) for row in rows}
 
 
 def pom_known(conn: Connection, pom: str) -> bool:
     return conn.scalar(select(func.count()).select_from(PodRow).where(
-        PodRow.primary_substation == pom, PodRow.active.is_(True))) != 0
+        _pom == pom, PodRow.active.is_(True))) != 0
 
 
 def _page(conn: Connection, query: Any, order: Any, limit: int, offset: int) -> Page:

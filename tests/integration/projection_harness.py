@@ -25,10 +25,15 @@ NO_CHAIN = "http://127.0.0.1:9"
 
 
 def isolated(settings: Settings, **overrides: object) -> Settings:
-    """Settings with topics and a consumer group of their own, so tests never share a log."""
+    """Settings with topics and a consumer group of their own, so tests never share a log.
+
+    The worker runs the ledger's processors (projector, anchor) unless ``processors`` is
+    overridden: the backbone's tests count events, and the DSO answers every PodRegistered
+    with one of its own."""
     run = uuid.uuid4().hex[:10]
     return settings.model_copy(update={"topic_prefix": f"t{run}.", "app_id": f"test-{run}",
-                                       "chain_url": NO_CHAIN, **overrides})
+                                       "chain_url": NO_CHAIN,
+                                       "processors": "projector,anchor", **overrides})
 
 
 def registry_log(registrations: int, updates: int, unregistrations: int) -> list[Event]:

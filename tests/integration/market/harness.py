@@ -66,7 +66,7 @@ PODS = [
 def running_market(stack: Settings, tmp: Path, **overrides: object) -> Iterator[Market]:
     """A worker over isolated topics and a SQLite read model, with PODS registered."""
     url = f"sqlite:///{tmp / 'market.db'}"
-    settings = isolated(stack, database_url=url, **overrides)
+    settings = isolated(stack, database_url=url, **{"processors": "all", **overrides})
     upgrade(url)
     publish(settings, [new_event(p, actor=p.aggregator_id) for p in PODS])
     engine = create_engine(url)

@@ -1,0 +1,47 @@
+"""The PoD–PoM association processor: on PodRegistered, place the PoD on the DSO's grid
+and publish PodPomAssociated, or PodPomAssociationRefused with the reason (Platone flow 0A,
+FR_DTP_ROF_2)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import faust
+from faust.types import StreamT
+
+from aggregator.domain.events import PodRegistered
+from dso.domain.association import associate
+from dso.domain.grid import load_grid
+from ledger.catalog import new_event, typed_payload
+from ledger.envelope import derived_event_id, parse_event
+from ledger.errors import InvalidEvent
+from ledger.processors.support import publish, until_done
+from ledger.settings import Settings
+from ledger.topics import Topic, topic_name
+
+DSO_ACTOR = "DSO-PLATFORM"
+
+
+def attach(app: faust.App, settings: Settings) -> None:
+    """Add the PoD–PoM association agent to ``app``."""
+    grid = load_grid(settings.dso_grid)
+    registry = app.topic(topic_name(settings, Topic.REGISTRY), key_serializer="raw",
+                         value_serializer="raw")
+
+    @app.agent(registry, name="pod-pom-association")
+    async def pod_pom_association(stream: StreamT) -> None:
+        async for value in stream:
+            try:
+                event = parse_event(value)
+                payload = typed_payload(event)
+            except InvalidEvent:
+                continue  # the projector dead-letters it
+            if not isinstance(payload, PodRegistered):
+                continue
+            answer = associate(grid, payload, str(event.event_id))
+            # Id and time come from the registration: answering it again after a restart
+            # gives the identical event, which the projector keeps once.
+            made = new_event(answer, actor=DSO_ACTOR, occurred_at=event.occurred_at,
+                             event_id=derived_event_id(event.occurred_at, "PodPom",
+                                                       str(event.event_id)))
+            await until_done(partial(publish, registry, [made]), "publish association")

@@ -1,0 +1,57 @@
+"""The setpoint relay: on SetpointIssued, forward it toward the PoD's light node as
+SetpointRelayed, or publish SetpointRefused with the reason (Platone FR_DTP_SCO_1)."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+
+import faust
+from faust.types import StreamT
+from sqlalchemy import Engine, create_engine
+
+from aggregator.domain.events import SetpointIssued
+from dso.domain.setpoints import relay
+from ledger.catalog import new_event, typed_payload
+from ledger.envelope import Event, derived_event_id, parse_event
+from ledger.errors import InvalidEvent
+from ledger.processors.support import publish, until_done, wait_until_projected
+from ledger.settings import Settings
+from ledger.topics import Topic, topic_name
+from market.store import queries
+
+DSO_ACTOR = "DSO-PLATFORM"
+
+
+def attach(app: faust.App, settings: Settings) -> None:
+    """Add the setpoint-relay agent to ``app``."""
+    engine = create_engine(settings.read_model_url, pool_pre_ping=True)
+    setpoints = app.topic(topic_name(settings, Topic.SETPOINTS), key_serializer="raw",
+                          value_serializer="raw")
+
+    @app.agent(setpoints, name="setpoint-relay")
+    async def setpoint_relay(stream: StreamT) -> None:
+        async for value in stream:
+            try:
+                event = parse_event(value)
+                issued = typed_payload(event)
+            except InvalidEvent:
+                continue  # the projector dead-letters it
+            if not isinstance(issued, SetpointIssued):
+                continue
+            # The PoD's registration must be read before its owner is checked.
+            await until_done(partial(wait_until_projected, settings, engine,
+                                     [Topic.REGISTRY]), "wait for the registry")
+            answer = await until_done(partial(asyncio.to_thread, answer_setpoint, engine,
+                                              event, issued), "relay setpoint")
+            await until_done(partial(publish, setpoints, [answer]), "publish relay")
+
+
+def answer_setpoint(engine: Engine, event: Event, issued: SetpointIssued) -> Event:
+    """The relay's answer; id and time come from the issued setpoint, so answering it
+    again after a restart gives the identical event."""
+    with engine.connect() as conn:
+        pod = queries.get_pod_views(conn, [issued.pod_id]).get(issued.pod_id)
+    return new_event(relay(issued, pod, str(event.event_id)), actor=DSO_ACTOR,
+                     occurred_at=event.occurred_at,
+                     event_id=derived_event_id(event.occurred_at, "Relay", str(event.event_id)))
