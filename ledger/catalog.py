@@ -22,7 +22,8 @@ from ledger.errors import InvalidEvent
 from ledger.topics import Topic
 
 EVENT_MODULES: tuple[str, ...] = ("ledger.events", "aggregator.domain.events",
-                                   "market.domain.events", "dso.domain.events")
+                                   "market.domain.events", "dso.domain.events",
+                                   "access_layer.domain.events")
 
 
 class EventPayload(BaseModel):

@@ -23,15 +23,17 @@ from ledger.envelope import Event
 from ledger.producer import EventProducer
 from ledger.settings import Settings
 from ledger.store.migrate import upgrade
-from ledger.store.models import PodRow
+from ledger.store.models import EventRow, PodRow
 from ledger.topics import ensure_topics
 from ledger.worker_process import WorkerProcess, WorkerWaitFailed, free_port
 from market.domain.calendar import SessionKind, day_sessions
-from market.store.queries import latest_outcome
+from market.store.queries import latest_outcome, list_requests
 
-# Simulated seconds per real second: the collection window's last minutes pass in seconds.
-SPEED = 4.0
-BEFORE_GATE = timedelta(minutes=2)
+# Simulated seconds per real second: the 4-hour collection window passes in a minute.
+SPEED = 240.0
+# The simulated clock starts this long before the gate opens, so the worker is up when it
+# does and the DSO platform sees the session open (about 8 real seconds).
+BEFORE_OPEN = timedelta(minutes=30)
 EVENING = range(72, 80)  # 18:00–20:00, the evening peak where feeders congest
 
 
@@ -46,7 +48,7 @@ def run_market_session(base: Settings, registrations: list[Event]) -> None:
     settings = base.model_copy(update={
         "topic_prefix": f"demo-{run}.", "app_id": f"demo-{run}", "database_url": url,
         "api_port": free_port(), "clock": "simulated", "clock_speed": SPEED,
-        "clock_start": session.gate_closes_at - BEFORE_GATE,
+        "clock_start": session.opens_at - BEFORE_OPEN,
         "clock_anchor": datetime.now(UTC)})
     click.secho(f"6. a market session on a simulated clock: {session.session_id} "
                 f"(gate closes {session.gate_closes_at.astimezone(zone):%Y-%m-%d %H:%M} "
@@ -61,8 +63,13 @@ def run_market_session(base: Settings, registrations: list[Event]) -> None:
             producer.publish_all(registrations)
         wait_or_fail(worker, lambda: _count(engine, PodRow) > 0, "the PoDs projected", 60)
         wait_or_fail(api, _api_up(settings), "the API", 30)
+        click.echo(f"   waiting for the gate to open ({session.opens_at.astimezone(zone):%H:%M} "
+                   "Rome) and the DSO platform's forecast power flows …")
+        wait_or_fail(worker, lambda: _dso_requests(engine, settings, session.session_id) > 0,
+                     "the DSO's requests", 120)
+        _print_dso_requests(engine, settings, session.session_id)
         posted = _post_requests_and_offers(settings, engine, session.session_id)
-        click.echo(f"   posted over REST: {posted['requests']} requests (DSO, TSO), "
+        click.echo(f"   posted over REST: {posted['requests']} TSO request, "
                    f"{posted['offers']} offers; {posted['refused']} late or bad ones refused")
         click.echo("   waiting for gate closure, clearing (NSGA-II) and its outcome …")
         wait_or_fail(worker, lambda: _outcome(engine, session.session_id, "market") is not None,
@@ -80,27 +87,40 @@ def run_market_session(base: Settings, registrations: list[Event]) -> None:
     engine.dispose()
 
 
+def _dso_requests(engine: Engine, settings: Settings, session_id: str) -> int:
+    with engine.connect() as conn:
+        return len(list_requests(conn, session_id=session_id, requester_id=settings.dso_id)[1])
+
+
+def _print_dso_requests(engine: Engine, settings: Settings, session_id: str) -> None:
+    with engine.connect() as conn:
+        alerts = conn.execute(select(EventRow).where(
+            EventRow.type == "GridAlertRaised", EventRow.key == session_id)).all()
+        _, requests = list_requests(conn, session_id=session_id, requester_id=settings.dso_id)
+    click.echo(f"   the DSO's forecast ({settings.dso_grid}, an AC power flow per MTU) raised "
+               f"{len(alerts)} alerts:")
+    for a in alerts[:4]:
+        p = a.payload
+        unit = "pu" if p["kind"].endswith("voltage") else "%"
+        click.echo(f"     {p['issue_type']}: {p['kind'].replace('_', ' ')} at {p['asset']} "
+                   f"({p['grid_point']}), worst {p['worst_value']:.4g} {unit} in "
+                   f"{len(p['mtus'])} MTUs")
+    for r in requests:
+        peak = max(q["quantity"] for q in r.quantities)
+        click.echo(f"   DSO request at {r.location_kind} {r.location_id}: {r.service}, "
+                   f"{r.direction} {r.quantity_type}, up to {peak:g} in {len(r.quantities)} "
+                   f"MTUs from {len(r.eligible_pods)} eligible PoDs")
+
+
 def _post_requests_and_offers(settings: Settings, engine: Engine,
                               session_id: str) -> dict[str, int]:
     rng = random.Random(4)
     with engine.connect() as conn:
         pods = conn.execute(select(PodRow).where(PodRow.active, PodRow.up_p_kw > 0)
                             .order_by(PodRow.pod_id)).all()
-    by_feeder: dict[str, list[Any]] = defaultdict(list)
-    for pod in pods:
-        by_feeder[pod.mv_feeder].append(pod)
     counts = {"requests": 0, "offers": 0, "refused": 0}
     base = f"{settings.api_base_url}/v1/sessions/{session_id}"
     with httpx.Client(timeout=30) as client:
-        for feeder, members in sorted(by_feeder.items())[:3]:
-            supply = sum(p.up_p_kw for p in members)
-            body = {"requester_id": "DSO-ARETI", "role": "DSO", "market_type": "DA",
-                    "service": "congestion", "quantity_type": "P", "direction": "up",
-                    "location": {"kind": "mv_feeder", "id": feeder},
-                    "eligible_pods": [p.pod_id for p in members],
-                    "quantities": [{"mtu": m, "quantity": round(supply * rng.uniform(0.3, 0.8), 1)}
-                                   for m in EVENING]}
-            counts["requests"] += _post(client, f"{base}/requests", body, counts)
         tso = {"requester_id": "TSO-TERNA", "role": "TSO", "market_type": "DA",
                "service": "congestion", "quantity_type": "P", "direction": "up",
                "location": {"kind": "pom", "id": pods[0].primary_substation},

@@ -3,12 +3,14 @@ on the forecast; each violation becomes a GridAlertRaised and, where PoDs can he
 FlexRequestSubmitted sized to clear it (Platone FR_DTP_ROF_3, flow 2c).
 
 Real-time sessions forecast with the day-ahead awards in place (the digest's RT scenario:
-"DA-accepted flexibility services in place of the baselines").
+"DA-accepted flexibility services in place of the baselines"), from the state estimated
+from the latest readings (``dso.state``).
 """
 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -17,6 +19,7 @@ import structlog
 from faust.types import StreamT
 from sqlalchemy import Engine, create_engine
 
+from dso.domain.estimation import fading_changes, forecast_withdrawal
 from dso.domain.grid import UnknownGridPoint, load_grid
 from dso.domain.posting import alerts_of, request_of
 from dso.domain.powerflow import PowerFlow
@@ -24,6 +27,7 @@ from dso.domain.requests import PodOnGrid, find_needs
 from dso.domain.scenario import day_scenarios
 from dso.domain.validation import MtuScenario, injection_mva
 from dso.processors.validation import limits_of
+from dso.state import current_state
 from ledger.catalog import EventPayload, new_event, typed_payload
 from ledger.envelope import Event, derived_event_id, parse_event
 from ledger.errors import FlexmarketError, InvalidEvent
@@ -31,7 +35,14 @@ from ledger.processors.support import publish, until_done, wait_until_projected
 from ledger.settings import Settings
 from ledger.topics import Topic, topic_name
 from market.clock import build_clock
-from market.domain.calendar import SessionKind, SessionSlot, find_session, session_id
+from market.domain.calendar import (
+    MTU,
+    SessionKind,
+    SessionSlot,
+    delivery_mtus,
+    find_session,
+    session_id,
+)
 from market.domain.clock import Clock
 from market.domain.events import SessionOpened
 from market.domain.submissions import check_request
@@ -94,28 +105,39 @@ def pods_on_grid(engine: Engine, power_flow: PowerFlow) -> list[PodOnGrid]:
     return placed
 
 
-def session_scenarios(settings: Settings, engine: Engine, slot: SessionSlot,
-                      pods: list[PodOnGrid]) -> dict[int, MtuScenario]:
-    """The forecast of the session's MTUs; for a real-time session with the day-ahead
-    awards applied at their PoDs' buses."""
+def session_scenarios(settings: Settings, engine: Engine, power_flow: PowerFlow,
+                      slot: SessionSlot, pods: list[PodOnGrid],
+                      now: datetime) -> dict[int, MtuScenario]:
+    """The forecast of the session's MTUs. A real-time session's (the next 4 hours) has
+    the day-ahead awards applied at their PoDs' buses, and starts from the state estimated
+    from the latest readings, fading back to the profile."""
     zone = ZoneInfo(settings.time_zone)
     day = day_scenarios(slot.delivery_day, zone, load_scale=settings.dso_load_scale,
                         sgen_scale=settings.dso_sgen_scale)
-    awarded: dict[tuple[str, str, str, int], float] = {}
+    mtus = range(slot.first_mtu, slot.first_mtu + slot.mtu_count)
+    changes: dict[int, dict[int, complex]] = {m: {} for m in mtus}
     if slot.kind is SessionKind.REAL_TIME:
         with engine.connect() as conn:
             awarded = queries.awarded_capacity(
                 conn, session_id(SessionKind.DAY_AHEAD, slot.delivery_day))
-    bus_of = {p.pod_id: p.bus for p in pods}
-    changes: dict[int, dict[int, complex]] = {}
-    for (pod, direction, quantity_type, mtu), quantity in awarded.items():
-        if pod in bus_of and slot.covers(mtu):
-            at = changes.setdefault(mtu, {})
-            at[bus_of[pod]] = at.get(bus_of[pod], 0j) + injection_mva(
-                direction, quantity_type, quantity)
-    mtus = range(slot.first_mtu, slot.first_mtu + slot.mtu_count)
-    return {m: MtuScenario(day[m].load_scale, day[m].sgen_scale, changes.get(m, {}))
-            for m in mtus}
+            estimate, index, _ = current_state(conn, settings, power_flow.grid, now)
+        bus_of = {p.pod_id: p.bus for p in pods}
+        for (pod, direction, quantity_type, mtu), quantity in awarded.items():
+            if pod in bus_of and slot.covers(mtu):
+                at = changes[mtu]
+                at[bus_of[pod]] = at.get(bus_of[pod], 0j) + injection_mva(
+                    direction, quantity_type, quantity)
+        if estimate.converged and estimate.measured_buses:
+            now_day = day_scenarios(now.astimezone(zone).date(), zone,
+                                    load_scale=settings.dso_load_scale,
+                                    sgen_scale=settings.dso_sgen_scale)[index]
+            deviation = estimate.deviation_mva(forecast_withdrawal(power_flow.grid, now_day))
+            starts = {m.index: m.start for m in delivery_mtus(slot.delivery_day, zone)}
+            elapsed = {m: (starts[m] - now) / MTU for m in mtus}
+            for m, seeded in fading_changes(deviation, elapsed).items():
+                for bus, s in seeded.items():
+                    changes[m][bus] = changes[m].get(bus, 0j) + s
+    return {m: MtuScenario(day[m].load_scale, day[m].sgen_scale, changes[m]) for m in mtus}
 
 
 def plan_requests(settings: Settings, engine: Engine, clock: Clock, power_flow: PowerFlow,
@@ -128,11 +150,11 @@ def plan_requests(settings: Settings, engine: Engine, clock: Clock, power_flow: 
     if posted:
         return []
     pods = pods_on_grid(engine, power_flow)
-    alerts, needs = find_needs(power_flow, pods, session_scenarios(settings, engine, slot, pods),
-                               limits_of(settings),
+    now = clock.now()
+    scenarios = session_scenarios(settings, engine, power_flow, slot, pods, now)
+    alerts, needs = find_needs(power_flow, pods, scenarios, limits_of(settings),
                                voltage_quantity_type=settings.dso_voltage_quantity_type)
     zone = ZoneInfo(settings.time_zone)
-    now = clock.now()
     with engine.connect() as conn:
         views = queries.get_pod_views(conn, {p for n in needs for p in n.pod_ids})
     raised = alerts_of(slot, alerts)

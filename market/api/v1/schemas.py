@@ -12,6 +12,7 @@ from market.domain.events import (
     BlockTerms,
     Direction,
     GridPoint,
+    Identifier,
     MarketType,
     MtuQuantity,
     ParticipantId,
@@ -47,7 +48,7 @@ class FlexOfferCreate(_Input):
     all-or-nothing), or one flexible block."""
 
     aggregator_id: str = ParticipantId
-    pod_id: str = Field(min_length=1, max_length=100)
+    pod_id: str = Identifier  # as the event's: a PoD id the catalog accepts
     market_type: MarketType
     quantity_type: QuantityType
     direction: Direction

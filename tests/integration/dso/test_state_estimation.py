@@ -1,0 +1,78 @@
+"""``GET /v1/dso/state`` on the real stack (Platone A.3.1 grid state estimation): from the
+latest certified readings in the shared customer database, a PoD that withdraws far more
+than its typical profile moves the estimate at its bus; without fresh readings the
+estimate is the forecast alone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from access_layer.domain.events import MeterReadingCertified
+from access_layer.store.models import MeterReadingRow
+from ledger.catalog import new_event
+from ledger.settings import Settings
+from tests.integration.market.harness import Market, running_market
+from tests.integration.projection_harness import publish
+
+pytestmark = pytest.mark.integration
+LATEST = datetime(2026, 6, 10, 16, 45, tzinfo=UTC)  # a Wednesday, 18:45 in Rome
+AT = LATEST + timedelta(minutes=22)
+
+
+def reading(pod_id: str, start: datetime, p_kw: float) -> MeterReadingCertified:
+    return MeterReadingCertified(
+        pod_id=pod_id, interval_start=start, p_kw=p_kw, q_kvar=0.1 * p_kw,
+        energy_kwh=p_kw / 4, node_address="0x" + "ab" * 20, packet_hash="0x" + "cd" * 32,
+        signature="0x" + "ef" * 65)
+
+
+@pytest.fixture(scope="module")
+def market(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
+    with running_market(stack, tmp_path_factory.mktemp("state")) as running:
+        # POD-000001 (bus 5 of CIGRE MV) drew 1 kW at this quarter-hour on the two days
+        # before, and 300 kW now.
+        history = [reading("POD-000001", LATEST - timedelta(days=d), 1.0) for d in (1, 2)]
+        publish(running.settings, [new_event(r, actor="BAL") for r in
+                                   [*history, reading("POD-000001", LATEST, 300.0)]])
+        running.wait_until(select(func.count()).select_from(MeterReadingRow), 3,
+                           "readings projected")
+        yield running
+
+
+def _state(client: TestClient, at: datetime) -> dict:  # type: ignore[type-arg]
+    answer = client.get("/v1/dso/state", params={"at": at.isoformat()})
+    assert answer.status_code == 200, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def test_a_metered_deviation_moves_the_estimate_at_its_bus(market: Market) -> None:
+    with market.client() as client:
+        now = _state(client, AT)
+        stale = _state(client, AT + timedelta(hours=2))  # no reading is fresh any more
+    assert now["grid"] == "cigre_mv" and now["converged"]
+    assert now["metered_pods"] == 1 and now["measured_buses"] == 1
+    bus5 = {b["bus"]: b for b in now["buses"]}[5]
+    assert bus5["measured"] and bus5["grid_point"] == "SS-5"
+    assert stale["metered_pods"] == 0 and stale["measured_buses"] == 0
+    # A week before, same weekday and quarter-hour, nothing was metered: the forecast
+    # alone. Now the readings, 300 kW against a 1 kW profile, add about 0.3 MW at bus 5.
+    with market.client() as client:
+        baseline = client.get("/v1/dso/state", params={
+            "at": (AT - timedelta(days=7)).isoformat()}).json()
+    forecast_only = {b["bus"]: b for b in baseline["buses"]}[5]
+    assert bus5["p_mw"] - forecast_only["p_mw"] == pytest.approx(0.299, abs=0.03)
+    assert bus5["vm_pu"] < forecast_only["vm_pu"]
+
+
+def test_bad_input_is_a_4xx_naming_the_field(market: Market) -> None:
+    with market.client() as client:
+        naive = client.get("/v1/dso/state", params={"at": "2026-06-10T17:00:00"})
+        junk = client.get("/v1/dso/state", params={"at": "yesterday"})
+    for answer in (naive, junk):
+        assert answer.status_code == 422
+        assert answer.json()["field"] == "at"
