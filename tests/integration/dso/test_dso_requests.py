@@ -31,7 +31,7 @@ def market(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     with running_market(stack, tmp_path_factory.mktemp("dso-requests"), clock="simulated",
                         clock_start=OPENS_AT - timedelta(seconds=20),
                         clock_anchor=datetime.now(UTC), clock_speed=SPEED,
-                        dso_load_scale=1.3) as running:
+                        dso_load_scale=1.3, processors="all") as running:
         yield running
 
 
