@@ -98,7 +98,7 @@ def _print_dso_requests(engine: Engine, settings: Settings, session_id: str) -> 
             EventRow.type == "GridAlertRaised", EventRow.key == session_id)).all()
         _, requests = list_requests(conn, session_id=session_id, requester_id=settings.dso_id)
     click.echo(f"   the DSO's forecast ({settings.dso_grid}, an AC power flow per MTU) raised "
-               f"{len(alerts)} alerts:")
+               f"{len(alerts)} alert{'' if len(alerts) == 1 else 's'}:")
     for a in alerts[:4]:
         p = a.payload
         unit = "pu" if p["kind"].endswith("voltage") else "%"

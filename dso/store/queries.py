@@ -37,3 +37,15 @@ def reading_history(conn: Connection, pod_ids: Iterable[str], since: datetime,
             MeterReadingRow.interval_start >= since, MeterReadingRow.interval_start < before))
         samples += [Sample(r.pod_id, utc(r.interval_start), r.p_kw, r.q_kvar) for r in rows]
     return samples
+
+
+def readings_between(conn: Connection, since: datetime, until: datetime
+                     ) -> dict[datetime, dict[str, float]]:
+    """Per quarter-hour start in [``since``, ``until``), each metered PoD's kW."""
+    rows = conn.execute(select(MeterReadingRow.interval_start, MeterReadingRow.pod_id,
+                               MeterReadingRow.p_kw).where(
+        MeterReadingRow.interval_start >= since, MeterReadingRow.interval_start < until))
+    out: dict[datetime, dict[str, float]] = {}
+    for start, pod, p_kw in rows:
+        out.setdefault(utc(start), {})[pod] = p_kw
+    return out

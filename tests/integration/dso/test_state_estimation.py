@@ -76,3 +76,24 @@ def test_bad_input_is_a_4xx_naming_the_field(market: Market) -> None:
     for answer in (naive, junk):
         assert answer.status_code == 422
         assert answer.json()["field"] == "at"
+
+
+def test_kpi_it_02_and_kpi_it_03_of_the_day_from_the_readings(market: Market) -> None:
+    """One reading on the day, 300 kW against a 1 kW weekday profile: |300 − 1| / 300. The
+    4-hour forecast had no reading 4 hours before to start from: excluded, counted."""
+    with market.client() as client:
+        answer = client.get("/v1/dso/kpis/forecast-reliability",
+                            params={"delivery_day": "2026-06-10"})
+        bad = client.get("/v1/dso/kpis/forecast-reliability",
+                         params={"delivery_day": "2026-13-40"})
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    day_ahead = report["kpi_it_02"]["next_24h"]
+    assert day_ahead["value_pct"] == pytest.approx(100 * 299 / 300)
+    assert (day_ahead["terms"], day_ahead["target_pct"], day_ahead["met"]) == (1, 25.0, False)
+    assert report["kpi_it_02"]["next_4h"]["value_pct"] is None
+    assert report["kpi_it_02"]["next_4h"]["excluded_terms"] == 1
+    grid = report["kpi_it_03"]["next_24h"]
+    assert grid["secondary_substation"]["value_pct"] == pytest.approx(100 * 299 / 300)
+    assert grid["primary_substation"]["target_pct"] == 30.0
+    assert bad.status_code == 422 and bad.json()["field"] == "delivery_day"
