@@ -12,12 +12,11 @@ from faust.types import StreamT
 from aggregator.domain.events import PodRegistered
 from dso.domain.association import associate
 from dso.domain.grid import load_grid
-from ledger.catalog import new_event, typed_payload
-from ledger.envelope import derived_event_id, parse_event
-from ledger.errors import InvalidEvent
-from ledger.processors.support import publish, until_done
+from ledger.catalog import new_event
+from ledger.envelope import derived_event_id
+from ledger.processors.support import event_of, publish, raw_topic, until_done
 from ledger.settings import Settings
-from ledger.topics import Topic, topic_name
+from ledger.topics import Topic
 
 DSO_ACTOR = "DSO-PLATFORM"
 
@@ -25,19 +24,15 @@ DSO_ACTOR = "DSO-PLATFORM"
 def attach(app: faust.App, settings: Settings) -> None:
     """Add the PoD–PoM association agent to ``app``."""
     grid = load_grid(settings.dso_grid)
-    registry = app.topic(topic_name(settings, Topic.REGISTRY), key_serializer="raw",
-                         value_serializer="raw")
+    registry = raw_topic(app, settings, Topic.REGISTRY)
 
     @app.agent(registry, name="pod-pom-association")
     async def pod_pom_association(stream: StreamT) -> None:
         async for value in stream:
-            try:
-                event = parse_event(value)
-                payload = typed_payload(event)
-            except InvalidEvent:
-                continue  # the projector dead-letters it
-            if not isinstance(payload, PodRegistered):
+            found = event_of(value, PodRegistered)
+            if found is None:
                 continue
+            event, payload = found
             answer = associate(grid, payload, str(event.event_id))
             # Id and time come from the registration: answering it again after a restart
             # gives the identical event, which the projector keeps once.

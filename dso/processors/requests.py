@@ -28,12 +28,12 @@ from dso.domain.scenario import day_scenarios
 from dso.domain.validation import MtuScenario, injection_mva
 from dso.processors.validation import limits_of
 from dso.state import current_state
-from ledger.catalog import EventPayload, new_event, typed_payload
-from ledger.envelope import Event, derived_event_id, parse_event
-from ledger.errors import FlexmarketError, InvalidEvent
-from ledger.processors.support import publish, until_done, wait_until_projected
+from ledger.catalog import EventPayload, new_event
+from ledger.envelope import Event, derived_event_id
+from ledger.errors import FlexmarketError
+from ledger.processors.support import event_of, publish, raw_topic, until_done, wait_until_projected
 from ledger.settings import Settings
-from ledger.topics import Topic, topic_name
+from ledger.topics import Topic
 from market.clock import build_clock
 from market.domain.calendar import (
     MTU,
@@ -58,15 +58,14 @@ def attach(app: faust.App, settings: Settings) -> None:
     engine = create_engine(settings.read_model_url, pool_pre_ping=True)
     clock = build_clock(settings)
     power_flow = PowerFlow(load_grid(settings.dso_grid))
-    sessions = app.topic(topic_name(settings, Topic.SESSIONS), key_serializer="raw",
-                         value_serializer="raw")
-    requests = app.topic(topic_name(settings, Topic.REQUESTS), key_serializer="raw",
-                         value_serializer="raw")
+    sessions = raw_topic(app, settings, Topic.SESSIONS)
+    requests = raw_topic(app, settings, Topic.REQUESTS)
 
     @app.agent(sessions, name="dso-requests")
     async def dso_requests(stream: StreamT) -> None:
         async for value in stream:
-            slot = _opened(value, ZoneInfo(settings.time_zone))
+            found = event_of(value, SessionOpened)
+            slot = found and find_session(found[1].session_id, ZoneInfo(settings.time_zone))
             if slot is None:
                 continue
             await until_done(partial(wait_until_projected, settings, engine, PLANNING_INPUTS),
@@ -76,16 +75,6 @@ def attach(app: faust.App, settings: Settings) -> None:
                                       "plan flexibility requests")
             if events:
                 await until_done(partial(publish, requests, events), "publish requests")
-
-
-def _opened(value: bytes, zone: ZoneInfo) -> SessionSlot | None:
-    try:
-        payload = typed_payload(parse_event(value))
-    except InvalidEvent:
-        return None
-    if not isinstance(payload, SessionOpened):
-        return None
-    return find_session(payload.session_id, zone)
 
 
 def pods_on_grid(engine: Engine, power_flow: PowerFlow) -> list[PodOnGrid]:

@@ -12,12 +12,11 @@ from sqlalchemy import Engine, create_engine
 
 from aggregator.domain.events import SetpointIssued
 from dso.domain.setpoints import relay
-from ledger.catalog import new_event, typed_payload
-from ledger.envelope import Event, derived_event_id, parse_event
-from ledger.errors import InvalidEvent
-from ledger.processors.support import publish, until_done, wait_until_projected
+from ledger.catalog import new_event
+from ledger.envelope import Event, derived_event_id
+from ledger.processors.support import event_of, publish, raw_topic, until_done, wait_until_projected
 from ledger.settings import Settings
-from ledger.topics import Topic, topic_name
+from ledger.topics import Topic
 from market.store import queries
 
 DSO_ACTOR = "DSO-PLATFORM"
@@ -26,24 +25,19 @@ DSO_ACTOR = "DSO-PLATFORM"
 def attach(app: faust.App, settings: Settings) -> None:
     """Add the setpoint-relay agent to ``app``."""
     engine = create_engine(settings.read_model_url, pool_pre_ping=True)
-    setpoints = app.topic(topic_name(settings, Topic.SETPOINTS), key_serializer="raw",
-                          value_serializer="raw")
+    setpoints = raw_topic(app, settings, Topic.SETPOINTS)
 
     @app.agent(setpoints, name="setpoint-relay")
     async def setpoint_relay(stream: StreamT) -> None:
         async for value in stream:
-            try:
-                event = parse_event(value)
-                issued = typed_payload(event)
-            except InvalidEvent:
-                continue  # the projector dead-letters it
-            if not isinstance(issued, SetpointIssued):
+            found = event_of(value, SetpointIssued)
+            if found is None:
                 continue
             # The PoD's registration must be read before its owner is checked.
             await until_done(partial(wait_until_projected, settings, engine,
                                      [Topic.REGISTRY]), "wait for the registry")
             answer = await until_done(partial(asyncio.to_thread, answer_setpoint, engine,
-                                              event, issued), "relay setpoint")
+                                              *found), "relay setpoint")
             await until_done(partial(publish, setpoints, [answer]), "publish relay")
 
 

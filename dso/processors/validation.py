@@ -18,12 +18,11 @@ from dso.domain.grid import Grid, UnknownGridPoint, load_grid
 from dso.domain.powerflow import Limits, PowerFlow
 from dso.domain.scenario import day_scenarios
 from dso.domain.validation import AwardToCheck, validate
-from ledger.catalog import new_event, typed_payload
-from ledger.envelope import Event, derived_event_id, parse_event
-from ledger.errors import InvalidEvent
-from ledger.processors.support import publish, until_done, wait_until_projected
+from ledger.catalog import new_event
+from ledger.envelope import Event, derived_event_id
+from ledger.processors.support import event_of, publish, raw_topic, until_done, wait_until_projected
 from ledger.settings import Settings
-from ledger.topics import Topic, topic_name
+from ledger.topics import Topic
 from market.clock import build_clock
 from market.domain.calendar import find_session
 from market.domain.clock import Clock
@@ -47,15 +46,13 @@ def attach(app: faust.App, settings: Settings) -> None:
     clock = build_clock(settings)
     grid = load_grid(settings.dso_grid)
     power_flow = PowerFlow(grid)
-    outcomes = app.topic(topic_name(settings, Topic.OUTCOMES), key_serializer="raw",
-                         value_serializer="raw")
-    validations = app.topic(topic_name(settings, Topic.VALIDATIONS), key_serializer="raw",
-                            value_serializer="raw")
+    outcomes = raw_topic(app, settings, Topic.OUTCOMES)
+    validations = raw_topic(app, settings, Topic.VALIDATIONS)
 
     @app.agent(outcomes, name="technical-validation")
     async def technical_validation(stream: StreamT) -> None:
         async for value in stream:
-            found = _market_cleared(value)
+            found = event_of(value, MarketCleared)
             if found is None:
                 continue
             await until_done(partial(wait_until_projected, settings, engine,
@@ -65,15 +62,6 @@ def attach(app: faust.App, settings: Settings) -> None:
                                      "technical validation")
             if event is not None:
                 await until_done(partial(publish, validations, [event]), "publish validation")
-
-
-def _market_cleared(value: bytes) -> tuple[Event, MarketCleared] | None:
-    try:
-        event = parse_event(value)
-        payload = typed_payload(event)
-    except InvalidEvent:
-        return None
-    return (event, payload) if isinstance(payload, MarketCleared) else None
 
 
 def awards_to_check(engine: Engine, grid: Grid, cleared: MarketCleared) -> list[AwardToCheck]:

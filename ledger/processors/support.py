@@ -1,5 +1,6 @@
-"""What stream processors share: retrying infrastructure steps, publishing events and
-waiting for the read models to catch up with the log."""
+"""What stream processors share: their topics as raw bytes, picking the events they act
+on, retrying infrastructure steps, publishing events and waiting for the read models to
+catch up with the log."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import faust
 import structlog
 from sqlalchemy import Engine, select
 
-from ledger.envelope import Event
+from ledger.catalog import EventPayload, typed_payload
+from ledger.envelope import Event, parse_event
+from ledger.errors import InvalidEvent
 from ledger.kafka_log import end_offsets
 from ledger.settings import Settings
 from ledger.store.models import ProjectorOffset
@@ -24,6 +27,25 @@ log = structlog.get_logger("flexmarket.processors")
 EXIT_INFRASTRUCTURE = 75
 RETRY_DELAYS_S = (0.5, 1, 2, 4, 8, 15, 30)
 T = TypeVar("T")
+P = TypeVar("P", bound=EventPayload)
+
+
+def raw_topic(app: faust.App, settings: Settings, topic: Topic | str) -> faust.TopicT:
+    """A catalog topic as bytes: records are parsed and checked by our envelope, never by
+    a Faust codec."""
+    return app.topic(topic_name(settings, topic), key_serializer="raw",
+                     value_serializer="raw")
+
+
+def event_of(value: bytes, kind: type[P]) -> tuple[Event, P] | None:
+    """The event and its payload if ``value`` is a valid event of type ``kind``; None for
+    any other record (an invalid one is the projector's to dead-letter)."""
+    try:
+        event = parse_event(value)
+        payload = typed_payload(event)
+    except InvalidEvent:
+        return None
+    return (event, payload) if isinstance(payload, kind) else None
 
 
 async def until_done(step: Callable[[], Awaitable[T]], what: str) -> T:

@@ -14,12 +14,11 @@ import structlog
 from faust.types import StreamT
 from sqlalchemy import Engine, create_engine
 
-from ledger.catalog import new_event, typed_payload
-from ledger.envelope import Event, derived_event_id, parse_event
-from ledger.errors import InvalidEvent
-from ledger.processors.support import publish, until_done, wait_until_projected
+from ledger.catalog import new_event
+from ledger.envelope import Event, derived_event_id
+from ledger.processors.support import event_of, publish, raw_topic, until_done, wait_until_projected
 from ledger.settings import Settings
-from ledger.topics import Topic, topic_name
+from ledger.topics import Topic
 from market.clock import build_clock
 from market.domain.calendar import SessionSlot, find_session
 from market.domain.clearing.errors import ClearingError
@@ -51,16 +50,14 @@ def attach(app: faust.App, settings: Settings) -> None:
     engine = create_engine(settings.read_model_url, pool_pre_ping=True)
     clock = build_clock(settings)
     zone = ZoneInfo(settings.time_zone)
-    sessions = app.topic(topic_name(settings, Topic.SESSIONS), key_serializer="raw",
-                         value_serializer="raw")
-    outcomes = app.topic(topic_name(settings, Topic.OUTCOMES), key_serializer="raw",
-                         value_serializer="raw")
+    sessions = raw_topic(app, settings, Topic.SESSIONS)
+    outcomes = raw_topic(app, settings, Topic.OUTCOMES)
 
     @app.agent(sessions, name="clearing")
     async def clearing(stream: StreamT) -> None:
         async for value in stream:
-            closed = _session_closed(value)
-            slot = closed and find_session(closed.session_id, zone)
+            found = event_of(value, SessionClosed)
+            slot = found and find_session(found[1].session_id, zone)
             if slot is None:
                 continue
             # Submissions accepted just before the gate may still be on their way.
@@ -71,14 +68,6 @@ def attach(app: faust.App, settings: Settings) -> None:
                                              engine, clock, slot), "clear session")
             if event is not None:
                 await until_done(partial(publish, outcomes, [event]), "publish outcome")
-
-
-def _session_closed(value: bytes) -> SessionClosed | None:
-    try:
-        payload = typed_payload(parse_event(value))
-    except InvalidEvent:
-        return None
-    return payload if isinstance(payload, SessionClosed) else None
 
 
 def clear_session(settings: Settings, engine: Engine, clock: Clock,

@@ -12,12 +12,11 @@ from faust.types import StreamT
 from sqlalchemy import Engine, create_engine
 
 from dso.domain.events import TechnicalValidationCompleted
-from ledger.catalog import new_event, topic_of, typed_payload
-from ledger.envelope import Event, derived_event_id, parse_event
-from ledger.errors import InvalidEvent
-from ledger.processors.support import publish, until_done, wait_until_projected
+from ledger.catalog import new_event, topic_of
+from ledger.envelope import Event, derived_event_id
+from ledger.processors.support import event_of, publish, raw_topic, until_done, wait_until_projected
 from ledger.settings import Settings
-from ledger.topics import Topic, topic_name
+from ledger.topics import Topic
 from market.clock import build_clock
 from market.domain.clock import Clock
 from market.domain.events import MarketCleared
@@ -32,15 +31,13 @@ def attach(app: faust.App, settings: Settings) -> None:
     """Add the final-clearing agent to ``app``."""
     engine = create_engine(settings.read_model_url, pool_pre_ping=True)
     clock = build_clock(settings)
-    validations = app.topic(topic_name(settings, Topic.VALIDATIONS), key_serializer="raw",
-                            value_serializer="raw")
-    outcomes = app.topic(topic_name(settings, Topic.OUTCOMES), key_serializer="raw",
-                         value_serializer="raw")
+    validations = raw_topic(app, settings, Topic.VALIDATIONS)
+    outcomes = raw_topic(app, settings, Topic.OUTCOMES)
 
     @app.agent(validations, name="final-clearing")
     async def final_clearing(stream: StreamT) -> None:
         async for value in stream:
-            found = _validation(value)
+            found = event_of(value, TechnicalValidationCompleted)
             if found is None:
                 continue
             event, validation = found
@@ -53,19 +50,9 @@ def attach(app: faust.App, settings: Settings) -> None:
                 validated, results = made
                 await until_done(partial(publish, outcomes, [validated]), "publish outcome")
                 for result in results:
-                    topic = app.topic(topic_name(settings, topic_of(result)),
-                                      key_serializer="raw", value_serializer="raw")
+                    topic = raw_topic(app, settings, topic_of(result))
                     await until_done(topic.maybe_declare, "declare results topic")
                     await until_done(partial(publish, topic, [result]), "publish results")
-
-
-def _validation(value: bytes) -> tuple[Event, TechnicalValidationCompleted] | None:
-    try:
-        event = parse_event(value)
-        payload = typed_payload(event)
-    except InvalidEvent:
-        return None
-    return (event, payload) if isinstance(payload, TechnicalValidationCompleted) else None
 
 
 def finalise(engine: Engine, clock: Clock, event: Event,

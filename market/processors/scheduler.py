@@ -13,7 +13,7 @@ import structlog
 from ledger.envelope import Event, parse_event
 from ledger.errors import InvalidEvent
 from ledger.kafka_log import end_offsets, read_partitions
-from ledger.processors.support import publish, until_done
+from ledger.processors.support import publish, raw_topic, until_done
 from ledger.settings import Settings
 from ledger.topics import Topic, topic_name
 from market.clock import build_clock
@@ -30,8 +30,7 @@ def attach(app: faust.App, settings: Settings) -> None:
     """
     clock = build_clock(settings)
     zone = ZoneInfo(settings.time_zone)
-    sessions = app.topic(topic_name(settings, Topic.SESSIONS), key_serializer="raw",
-                         value_serializer="raw")
+    sessions = raw_topic(app, settings, Topic.SESSIONS)
     state: dict[str, Announced] = {}
     started_at = clock.now()
 
