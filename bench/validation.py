@@ -26,6 +26,8 @@ from dso.domain.grid import load_grid
 from dso.domain.powerflow import Limits, PowerFlow
 from dso.domain.scenario import day_scenarios
 from dso.domain.validation import AwardToCheck, validate
+from ledger.logs import configure_logging
+from ledger.settings import get_settings
 
 GRIDS = ("cigre_mv", "mv_oberrhein")
 DAY = date(2026, 6, 10)
@@ -102,6 +104,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--awards", type=int, default=500, help="awards in the session")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the awards")
     args = parser.parse_args(argv)
+    configure_logging(get_settings().log_level)
     rows = {name: bench_grid(name, args.awards, args.seed) for name in GRIDS}
     summary: dict[str, Any] = {
         "da_validation_s": {n: r["da_validation_s"] for n, r in rows.items()},

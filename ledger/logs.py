@@ -17,6 +17,9 @@ def configure_logging(level: str) -> None:
     # kafka-python warns whenever its own network loop runs long (a GC pause, a busy
     # core); the warning is about the library, not about anything the user can act on.
     logging.getLogger("kafka.net").setLevel(max(numeric, logging.ERROR))
+    # pandapower suggests installing numba on every power flow and estimate; our own
+    # Newton-Raphson does not use it, and the advice is not the user's to act on.
+    logging.getLogger("pandapower.auxiliary").setLevel(max(numeric, logging.ERROR))
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,

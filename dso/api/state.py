@@ -44,7 +44,8 @@ class GridStatePublic(BaseModel):
 
 
 @cache
-def _grid(name: str) -> Grid:
+def grid_of(name: str) -> Grid:
+    """The DSO's grid, loaded once per process (pandapower builds it in about a second)."""
     return load_grid(name)
 
 
@@ -54,7 +55,7 @@ def get_state(conn: DbConnection, settings: SettingsDep, clock: ClockDep,
                   description="the instant to estimate (default: now on the market clock)")]
               = None) -> GridStatePublic:
     """The grid's estimated voltages and withdrawals per bus at ``at``."""
-    grid = _grid(settings.dso_grid)
+    grid = grid_of(settings.dso_grid)
     moment = at or clock.now()
     estimate, mtu, metered = current_state(conn, settings, grid, moment)
     names = {b: p.point_id for p in grid.of_kind("secondary_substation") for b in p.buses}

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import create_engine
 
+from dso.api import grid as dso_grid
 from dso.api import kpis as dso_kpis
 from dso.api import state as dso_state
 from ledger.audit.api import router as audit_router
@@ -52,7 +53,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                   description="Local flexibility market: sessions, requests, offers, "
                   "outcomes, and proofs of every event against the chain.")
     for router in (sessions.router, requests.router, offers.router, outcomes.router,
-                   pods.router, dso_state.router, dso_kpis.router, audit_router):
+                   pods.router, dso_grid.router, dso_state.router, dso_kpis.router,
+                   audit_router):
         app.include_router(router)
     app.add_exception_handler(FlexmarketError, _flexmarket_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]

@@ -97,3 +97,17 @@ def test_kpi_it_02_and_kpi_it_03_of_the_day_from_the_readings(market: Market) ->
     assert grid["secondary_substation"]["value_pct"] == pytest.approx(100 * 299 / 300)
     assert grid["primary_substation"]["target_pct"] == 30.0
     assert bad.status_code == 422 and bad.json()["field"] == "delivery_day"
+
+
+def test_the_grid_points_aggregators_register_pods_under(market: Market) -> None:
+    with market.client() as client:
+        answer = client.get("/v1/dso/grid")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    points = {p["point_id"]: p for p in body["points"]}
+    assert body["grid"] == "cigre_mv"
+    assert points["PS-1"]["kind"] == "primary_substation" and points["PS-1"]["parent"] is None
+    assert points["PS-1-F2"]["parent"] == "PS-1"
+    assert points["SS-13"] == {"point_id": "SS-13", "kind": "secondary_substation",
+                               "parent": "PS-1-F2", "buses": 1}
+    assert [p["kind"] for p in body["points"]][:2] == ["primary_substation", "mv_feeder"]
