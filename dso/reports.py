@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from dso.domain.forecast import learn_profiles
-from dso.domain.reliability import ReliabilityReport, forecast_reliability
+from dso.domain.reliability import LEAD_MTUS, ReliabilityReport, forecast_reliability
 from dso.state import HISTORY
 from dso.store import queries as dso_queries
 from ledger.settings import Settings
@@ -22,7 +22,7 @@ def reliability_report(conn: Connection, settings: Settings, day: date) -> Relia
     zone = ZoneInfo(settings.time_zone)
     start = local_midnight(day, zone)
     end = local_midnight(day + timedelta(days=1), zone)
-    readings = dso_queries.readings_between(conn, start - 17 * MTU, end)
+    readings = dso_queries.readings_between(conn, start - LEAD_MTUS * MTU, end)
     pods = {p for values in readings.values() for p in values}
     history = dso_queries.reading_history(conn, pods, start - HISTORY, start)
     substations = {v.pod_id: (v.secondary_substation, v.pom())

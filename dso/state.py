@@ -5,6 +5,7 @@ forecast of real-time sessions."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,7 @@ from dso.domain.estimation import StateEstimate, estimate_state, pod_deviations
 from dso.domain.forecast import ForecastError, forecast_window, learn_profiles
 from dso.domain.grid import Grid, UnknownGridPoint
 from dso.domain.scenario import day_scenarios
+from dso.domain.validation import MtuScenario
 from dso.store import queries as dso_queries
 from ledger.settings import Settings
 from market.domain.calendar import delivery_mtus
@@ -34,10 +36,20 @@ def mtu_of(at: datetime, zone: ZoneInfo) -> tuple[datetime, int]:
     raise AssertionError("every instant is in an MTU of its local day")  # pragma: no cover
 
 
+@dataclass(frozen=True)
+class CurrentState:
+    """The estimate at an instant, with the MTU it is in, that MTU's forecast and how many
+    PoDs' readings it rests on."""
+
+    estimate: StateEstimate
+    mtu: int
+    scenario: MtuScenario
+    metered_pods: int
+
+
 def current_state(conn: Connection, settings: Settings, grid: Grid,
-                  at: datetime) -> tuple[StateEstimate, int, int]:
-    """The estimate at ``at``; also the MTU index it is in and how many PoDs were metered.
-    """
+                  at: datetime) -> CurrentState:
+    """The grid's estimated state at ``at``."""
     zone = ZoneInfo(settings.time_zone)
     start, index = mtu_of(at, zone)
     scenario = day_scenarios(start.astimezone(zone).date(), zone,
@@ -64,4 +76,4 @@ def current_state(conn: Connection, settings: Settings, grid: Grid,
         expected[pod] = complex(p_kw, q_kvar) / 1000.0
     observed = {p: complex(r[1], r[2]) / 1000.0 for p, r in metered.items()}
     estimate = estimate_state(grid, scenario, pod_deviations(bus_of, observed, expected))
-    return estimate, index, len(metered)
+    return CurrentState(estimate, index, scenario, len(metered))

@@ -110,7 +110,8 @@ def _pod_registered(event: Event, payload: PodRegistered) -> list[RowChange]:
         "pod_id": payload.pod_id, "aggregator_id": payload.aggregator_id,
         "customer_id": payload.customer_id, **payload.location.model_dump(),
         **_pod_limits(payload), "settlement_mechanism_id": payload.settlement_mechanism_id,
-        "active": True, "registered_at": event.occurred_at,
+        # A registration (again) awaits the DSO's association with its PoM.
+        "active": True, "pom_id": None, "registered_at": event.occurred_at,
         "last_event_id": str(event.event_id)}, ("pod_id",))]
 
 

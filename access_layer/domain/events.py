@@ -3,7 +3,7 @@ node's signed packet, checked by the blockchain access layer)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import Field, field_validator
 
@@ -31,7 +31,11 @@ class MeterReadingCertified(EventPayload):
 
     @field_validator("interval_start")
     @classmethod
-    def _on_a_quarter_hour(cls, value: datetime) -> datetime:
-        if value.utcoffset() is None or value.minute % 15 or value.second or value.microsecond:
-            raise ValueError("a reading starts on a quarter-hour, with its time zone")
+    def _on_a_quarter_hour_in_utc(cls, value: datetime) -> datetime:
+        # Stored times are UTC (MARKET_RULES.md "Time"); another offset would be one more
+        # spelling of the same instant, and SQLite would drop it.
+        if value.utcoffset() != timedelta(0):
+            raise ValueError("a reading's start is in UTC")
+        if value.minute % 15 or value.second or value.microsecond:
+            raise ValueError("a reading starts on a quarter-hour")
         return value

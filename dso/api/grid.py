@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
-from dso.api.state import grid_of
+from dso.grids import grid_of
 from ledger.http import errors
 from market.api.deps import SettingsDep
 

@@ -51,7 +51,8 @@ def _public(k: ForecastReliability, target: float) -> ReliabilityPublic:
             responses=errors())
 def get_forecast_reliability(
         conn: DbConnection, settings: SettingsDep,
-        delivery_day: Annotated[date, Query(description="the day to score")]
+        delivery_day: Annotated[date, Query(description="the day to score",
+                                            ge=date(2000, 1, 2), le=date(2999, 12, 31))]
 ) -> ForecastReliabilityPublic:
     """KPI_IT_02 (customers' profiles) and KPI_IT_03 (grid assets) of one delivery day, for
     the day-ahead and the 4-hour forecast, against the certified readings."""

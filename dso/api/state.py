@@ -3,19 +3,21 @@ estimation), from the latest certified readings."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from functools import cache
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from dso.domain.grid import Grid, load_grid
+from dso.grids import grid_of
 from dso.state import current_state
 from ledger.http import errors
 from market.api.deps import ClockDep, DbConnection, SettingsDep
 
 router = APIRouter(prefix="/v1/dso", tags=["dso"])
+# The calendar's range (as the sessions' reads): beyond it no delivery day is computed.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, tzinfo=UTC)
 
 
 class BusStatePublic(BaseModel):
@@ -43,25 +45,20 @@ class GridStatePublic(BaseModel):
     buses: list[BusStatePublic]
 
 
-@cache
-def grid_of(name: str) -> Grid:
-    """The DSO's grid, loaded once per process (pandapower builds it in about a second)."""
-    return load_grid(name)
-
-
 @router.get("/state", response_model=GridStatePublic, responses=errors())
 def get_state(conn: DbConnection, settings: SettingsDep, clock: ClockDep,
               at: Annotated[AwareDatetime | None, Query(
-                  description="the instant to estimate (default: now on the market clock)")]
-              = None) -> GridStatePublic:
+                  description="the instant to estimate (default: now on the market clock)",
+                  ge=EARLIEST, le=LATEST)] = None) -> GridStatePublic:
     """The grid's estimated voltages and withdrawals per bus at ``at``."""
     grid = grid_of(settings.dso_grid)
     moment = at or clock.now()
-    estimate, mtu, metered = current_state(conn, settings, grid, moment)
+    state = current_state(conn, settings, grid, moment)
+    estimate = state.estimate
     names = {b: p.point_id for p in grid.of_kind("secondary_substation") for b in p.buses}
     return GridStatePublic(
-        grid=estimate.grid, at=moment, mtu=mtu, converged=estimate.converged,
-        iterations=estimate.iterations, metered_pods=metered,
+        grid=estimate.grid, at=moment, mtu=state.mtu, converged=estimate.converged,
+        iterations=estimate.iterations, metered_pods=state.metered_pods,
         measured_buses=estimate.measured_buses, pseudo_buses=estimate.pseudo_buses,
         buses=[BusStatePublic(bus=b.bus, grid_point=names.get(b.bus), vm_pu=b.vm_pu,
                               p_mw=b.p_mw, q_mvar=b.q_mvar, measured=b.measured)

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandapower as pp
+import pandas as pd
 from pandapower.pypower.idx_bus import BASE_KV
 from scipy.sparse import csc_matrix, csr_matrix, diags, hstack, vstack
 from scipy.sparse.linalg import splu
 
-from dso.domain.grid import Grid
+from dso.domain.grid import Grid, GridError
 
 SQRT3 = math.sqrt(3.0)
 
@@ -115,9 +116,17 @@ class PowerFlow:
                                       "MV grids here have PQ generators only")
         self.V0 = np.asarray(internal["V"], dtype=complex)
         base_kv = internal["bus"][:, BASE_KV].real
-        lookup = net._pd2ppc_lookups["bus"]
+        if not net.bus.in_service.all():
+            raise GridError(f"grid {grid.name!r} has out-of-service buses; remove them from "
+                            "the network first")
+        # pandapower bus index -> internal row (its lookup is indexed by bus number).
+        self._row_of_bus = np.asarray(net._pd2ppc_lookups["bus"], dtype=np.int64)
         self.buses = net.bus.index.to_numpy()
-        self.bus_row = lookup[self.buses]  # internal row per pandapower bus
+        self.bus_row = self._row_of_bus[self.buses]
+        if not np.allclose(np.abs(self.V0[self.bus_row]), net.res_bus.vm_pu.to_numpy()):
+            raise GridError(f"grid {grid.name!r}: pandapower's internal bus order is not "
+                            "the one this power flow reads (a network feature it does not "
+                            "model)")
         # The specified injections at the reference solution, and what the network's own
         # loads and generators make of them (the rest stays constant).
         S = self.V0 * np.conj(self.Ybus @ self.V0)
@@ -133,7 +142,9 @@ class PowerFlow:
         self.trafo_rows, _, self.trafo_kv = self._branches(
             net.trafo, ranges.get("trafo"), in_service, position, base_kv, internal)
         if len(net.trafo):
-            parallel = net.trafo.parallel.to_numpy(dtype=float)
+            # As pandapower rates them: parallel units, derated by ``df``.
+            parallel = (net.trafo.parallel.to_numpy(dtype=float)
+                        * net.trafo.df.to_numpy(dtype=float))
             sn = net.trafo.sn_mva.to_numpy(dtype=float) * parallel
             self.trafo_hv_rating_ka = sn / (SQRT3 * net.trafo.vn_hv_kv.to_numpy(dtype=float))
             self.trafo_lv_rating_ka = sn / (SQRT3 * net.trafo.vn_lv_kv.to_numpy(dtype=float))
@@ -141,11 +152,10 @@ class PowerFlow:
         self._pvpq = self.pq  # no PV buses (checked above)
         self.n_bus = len(self.V0)
 
-    def _vector(self, table: object, sign: float) -> np.ndarray:
+    def _vector(self, table: pd.DataFrame, sign: float) -> np.ndarray:
         """Complex injections per internal bus of a load or sgen table (pu)."""
         S = np.zeros(len(self.V0), dtype=complex)
-        t = table  # a pandas frame
-        active = t[t.in_service]  # type: ignore[attr-defined]
+        active = table[table.in_service]
         if len(active):
             p = active.p_mw.to_numpy(dtype=float) * active.scaling.to_numpy(dtype=float)
             q = active.q_mvar.to_numpy(dtype=float) * active.scaling.to_numpy(dtype=float)
@@ -153,10 +163,11 @@ class PowerFlow:
             np.add.at(S, rows, sign * (p + 1j * q) / self.base_mva)
         return S
 
-    def _branches(self, table: object, span: tuple[int, int] | None, in_service: np.ndarray,
+    def _branches(self, table: pd.DataFrame, span: tuple[int, int] | None,
+                  in_service: np.ndarray,
                   position: np.ndarray, base_kv: np.ndarray, internal: dict
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        n = len(table)  # type: ignore[arg-type]
+        n = len(table)
         if span is None or n == 0:
             return np.zeros(0, np.int64), np.zeros(0), np.zeros(0)
         ppc_rows = np.arange(span[0], span[1])
@@ -164,15 +175,14 @@ class PowerFlow:
         f_bus = np.where(rows >= 0, internal["branch"][np.maximum(rows, 0), 0].real, 0)
         kv = base_kv[f_bus.astype(int)]
         rating = np.zeros(n)
-        t = table
-        if "max_i_ka" in t:  # type: ignore[operator]
-            rating = (t.max_i_ka.to_numpy(dtype=float) * t.df.to_numpy(dtype=float)  # type: ignore[attr-defined]
-                      * t.parallel.to_numpy(dtype=float))  # type: ignore[attr-defined]
+        if "max_i_ka" in table:
+            rating = (table.max_i_ka.to_numpy(dtype=float) * table.df.to_numpy(dtype=float)
+                      * table.parallel.to_numpy(dtype=float))
         return rows, rating, kv
 
     def bus_row_of(self, buses: np.ndarray) -> np.ndarray:
         """Internal rows of pandapower bus indices."""
-        return self.bus_row[np.searchsorted(self.buses, buses)]
+        return self._row_of_bus[np.asarray(buses, dtype=np.int64)]
 
     def injection(self, changes: Mapping[int, complex]) -> np.ndarray:
         """A change of injections (MW + j MVAr per pandapower bus) as an internal pu vector."""

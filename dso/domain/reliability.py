@@ -20,9 +20,9 @@ from dso.domain.forecast import ForecastError, ProfileBook, forecast_window
 from dso.domain.kpis import ForecastReliability, kpi_it_02, kpi_it_03
 from market.domain.calendar import Mtu, delivery_mtus
 
-HORIZON_4H_MTUS = 16
-# A 4-hour forecast made at the end of the latest reading's quarter-hour: 17 MTUs back.
-_LEAD = HORIZON_4H_MTUS + 1
+# A 4-hour forecast is made at the end of the latest reading's quarter-hour and covers the
+# 16 after it: an MTU is scored against the forecast started from the reading 16 before.
+LEAD_MTUS = 16
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def _four_hours(book: ProfileBook, pods: list[str], mtus: list[Mtu],
     offset = len(earlier)
     out: dict[int, dict[str, float]] = {}
     for t in range(len(mtus)):
-        k = offset + t - _LEAD
+        k = offset + t - LEAD_MTUS
         if k < 0:
             continue
         base = timeline[k]
@@ -64,11 +64,11 @@ def _four_hours(book: ProfileBook, pods: list[str], mtus: list[Mtu],
             if pod not in latest:
                 continue
             try:
-                curve = forecast_window(book, [pod], base.start, _LEAD + 1, zone=zone,
+                curve = forecast_window(book, [pod], base.start, LEAD_MTUS + 1, zone=zone,
                                         latest={pod: (latest[pod], 0.0)})[pod]
             except ForecastError:
                 continue
-            out.setdefault(t, {})[pod] = float(curve[_LEAD, 0])
+            out.setdefault(t, {})[pod] = float(curve[LEAD_MTUS, 0])
     return out
 
 
@@ -94,7 +94,7 @@ def forecast_reliability(book: ProfileBook, day: date, zone: ZoneInfo,
         day: the delivery day.
         zone: the calendar's time zone.
         readings: per MTU start (UTC), each metered PoD's active power (kW), for the day
-            and the 17 quarter-hours before it (the 4-hour horizon's starting points).
+            and the 16 quarter-hours before it (the 4-hour horizon's starting points).
         substations: each PoD's (secondary substation, primary substation).
 
     Returns:
@@ -102,7 +102,7 @@ def forecast_reliability(book: ProfileBook, day: date, zone: ZoneInfo,
         asset category (``secondary_substation``, ``primary_substation``).
     """
     mtus = delivery_mtus(day, zone)
-    earlier = delivery_mtus(day.fromordinal(day.toordinal() - 1), zone)[-_LEAD:]
+    earlier = delivery_mtus(day.fromordinal(day.toordinal() - 1), zone)[-LEAD_MTUS:]
     actual = {t: dict(readings.get(m.start, {})) for t, m in enumerate(mtus)}
     actual = {t: v for t, v in actual.items() if v}
     pods = sorted({p for v in actual.values() for p in v})

@@ -6,7 +6,8 @@ generation; MARKET_RULES.md "Participants and places").
 Run per MTU only where violations are found (the digest's trigger). Each violation
 becomes an operator alert (A.3, issue type, value, asset, the flexibility that can
 contribute) and is answered at a grid point: a bus or a line at its MV feeder, a HV/MV
-transformer at its primary substation. Voltage is served with the quantity type the DSO
+transformer at the feeder it supplies (its primary substation when its busbar feeds
+several). Voltage is served with the quantity type the DSO
 chooses (Q by default, the digest's reactive-power dispatching), congestion with P.
 
 The digest describes a sequential linear OPF with sensitivities. Here a need is sized by
@@ -79,7 +80,7 @@ class GridAlert:
     the grid point can ease it).
 
     A power flow that does not converge is alerted with kind ``no_convergence``, element
-    -1 and NaN value and limit, once per primary substation.
+    -1 and value and limit 0, once per primary substation.
     """
 
     issue_type: IssueType
@@ -356,8 +357,9 @@ class _Sizing:
             stop = "flows"
             quantity = _round_up(quantity + SIZING_MARGIN * max(steps))
         if stop == "cleared":
-            pass
-        elif stop == "flows":
+            self._note_side_effects(quantity, solved)
+            return quantity
+        if stop == "flows":
             left = solved[-1][3][0].describe()
             self.notes.append(f"not cleared within {self.flows} power flows ({left} left with "
                               f"{solved[-1][1]:g} {self.unit}): asking for the last estimate, "
@@ -373,6 +375,13 @@ class _Sizing:
         else:
             self.notes.append(f"not cleared: no power flow converged with it; asking for "
                               f"{quantity:g} {self.unit}, unconfirmed")
+        self._note_side_effects(quantity, solved)
+        return quantity
+
+    def _note_side_effects(self, quantity: float,
+                           solved: list[tuple[float, float, FlowResult, list[Violation]]]
+                           ) -> None:
+        """Notes on a size: beyond what the PoDs can give, or making other violations."""
         if quantity > self.max_flexibility + 1e-9:
             self.notes.append(f"needs {quantity:g} {self.unit}, beyond the eligible PoDs' "
                               f"max flexibility of {self.max_flexibility:g} {self.unit}: "
@@ -387,7 +396,6 @@ class _Sizing:
             if worse:
                 self.notes.append(f"with it, {len(worse)} violation(s) outside this need "
                                   f"appear or worsen, first {worse[0].describe()}")
-        return quantity
 
 
 def find_needs(pf: PowerFlow, pods: Sequence[PodOnGrid], scenarios: Mapping[int, MtuScenario],
@@ -395,15 +403,15 @@ def find_needs(pf: PowerFlow, pods: Sequence[PodOnGrid], scenarios: Mapping[int,
                ) -> tuple[list[GridAlert], list[FlexNeed]]:
     """The alerts and flexibility requests of a forecast (Platone FR_DTP_ROF_3).
 
-    Per MTU a power flow on the scenario; each violation is alerted and grouped by where
-    it is answered (a bus or line at its MV feeder, a transformer at its primary
-    substation), the service (voltage, congestion), the quantity type and the direction
-    that eases it. A group's eligible PoDs are those under its grid point that ease one
-    of its violations by more than ``ELIGIBLE_SHARE`` of the best and have flexibility
-    that way. Per MTU the need is the total quantity that, spread over them in proportion
-    to their max flexibility, clears every violation of the group: a linear estimate,
-    confirmed and corrected by at most ``MAX_SIZING_FLOWS`` power flows. It is asked for
-    in full even beyond the PoDs' max flexibility (the market reports the rest
+    Per MTU a power flow on the scenario; each violation is alerted and grouped by where it
+    is answered (a bus or line at its MV feeder, a transformer at the feeder it supplies or
+    its primary substation), the service (voltage, congestion), the quantity type and the
+    direction that eases it. A group's eligible PoDs are those under its grid point that
+    ease one of its violations by more than ``ELIGIBLE_SHARE`` of the best and have
+    flexibility that way. Per MTU the need is the total quantity that, spread over them in
+    proportion to their max flexibility, clears every violation of the group: a linear
+    estimate, confirmed and corrected by at most ``MAX_SIZING_FLOWS`` power flows. It is
+    asked for in full even beyond the PoDs' max flexibility (the market reports the rest
     unserved); a need not cleared in time keeps its last size and says so in ``notes``.
 
     Args:
@@ -429,8 +437,10 @@ def find_needs(pf: PowerFlow, pods: Sequence[PodOnGrid], scenarios: Mapping[int,
         S = pf.specified(s.load_scale, s.sgen_scale, pf.injection(s.changes))
         result = pf.solve(S)
         if not result.converged:
-            alerts += [GridAlert("voltage violation", "no_convergence", -1, math.nan,
-                                 math.nan, mtu, ps.point_id, None, voltage_quantity_type, 0.0)
+            # No value and no limit to report: the event says what happened, in numbers
+            # that stay finite (an event refuses NaN).
+            alerts += [GridAlert("voltage violation", "no_convergence", -1, 0.0, 0.0, mtu,
+                                 ps.point_id, None, voltage_quantity_type, 0.0)
                        for ps in pf.grid.of_kind("primary_substation")]
             continue
         bases[mtu] = (S, result)
@@ -458,10 +468,14 @@ def find_needs(pf: PowerFlow, pods: Sequence[PodOnGrid], scenarios: Mapping[int,
         for mtu, found in sorted(group.found.items()):
             S, base = bases[mtu]
             sizing = _Sizing(pf, places, limits, S, base, eligible, found)
-            quantities[mtu] = sizing.run()
+            quantity = sizing.run()
+            if quantity > 0:  # nothing to ask in an MTU its PoDs cannot ease
+                quantities[mtu] = quantity
             flows += sizing.flows
             notes += [f"MTU {mtu}: {n}" for n in sizing.notes]
             answered += [f"MTU {mtu}: {f.violation.describe()}" for f in found]
+        if not quantities:
+            continue
         point_id, service, quantity_type, direction = key
         # _Places answers at a feeder or a primary substation only.
         kind = cast(Literal["mv_feeder", "primary_substation"], group.point.kind)

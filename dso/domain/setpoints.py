@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aggregator.domain.events import SetpointIssued
 from dso.domain.events import SetpointRefused, SetpointRelayed
+from market.domain.calendar import SessionSlot
 from market.domain.submissions import PodView
 
 
@@ -13,12 +14,13 @@ def light_node_channel(pod_id: str) -> str:
     return f"dsotp/setpoint/{pod_id}"
 
 
-def relay(issued: SetpointIssued, pod: PodView | None,
+def relay(issued: SetpointIssued, pod: PodView | None, slot: SessionSlot | None,
           issued_event_id: str) -> SetpointRelayed | SetpointRefused:
     """Forward ``issued`` to its PoD's light node, or refuse it with the reason.
 
     Only the PoD's own aggregator may activate it (flow 6 is "marked by Aggregator ID"),
-    and only while it is registered.
+    only while it is registered, and only for quarter-hours its session (``slot``, None
+    when the id is not in the calendar) delivers.
     """
     def refused(reason: str) -> SetpointRefused:
         return SetpointRefused(activation_id=issued.activation_id, pod_id=issued.pod_id,
@@ -34,6 +36,11 @@ def relay(issued: SetpointIssued, pod: PodView | None,
     mtus = [s.mtu for s in issued.slots]
     if len(set(mtus)) != len(mtus):
         return refused("a quarter-hour is set twice")
+    if slot is None:
+        return refused(f"session {issued.session_id} is not in the calendar")
+    outside = sorted(m for m in mtus if not slot.covers(m))
+    if outside:
+        return refused(f"MTUs {outside} are not delivered by {issued.session_id}")
     return SetpointRelayed(activation_id=issued.activation_id, pod_id=issued.pod_id,
                            aggregator_id=issued.aggregator_id,
                            light_node_channel=light_node_channel(issued.pod_id),

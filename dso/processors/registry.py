@@ -11,19 +11,17 @@ from faust.types import StreamT
 
 from aggregator.domain.events import PodRegistered
 from dso.domain.association import associate
-from dso.domain.grid import load_grid
+from dso.grids import grid_of
 from ledger.catalog import new_event
 from ledger.envelope import derived_event_id
 from ledger.processors.support import event_of, publish, raw_topic, until_done
 from ledger.settings import Settings
 from ledger.topics import Topic
 
-DSO_ACTOR = "DSO-PLATFORM"
-
 
 def attach(app: faust.App, settings: Settings) -> None:
     """Add the PoD–PoM association agent to ``app``."""
-    grid = load_grid(settings.dso_grid)
+    grid = grid_of(settings.dso_grid)
     registry = raw_topic(app, settings, Topic.REGISTRY)
 
     @app.agent(registry, name="pod-pom-association")
@@ -36,7 +34,7 @@ def attach(app: faust.App, settings: Settings) -> None:
             answer = associate(grid, payload, str(event.event_id))
             # Id and time come from the registration: answering it again after a restart
             # gives the identical event, which the projector keeps once.
-            made = new_event(answer, actor=DSO_ACTOR, occurred_at=event.occurred_at,
+            made = new_event(answer, actor=settings.dso_id, occurred_at=event.occurred_at,
                              event_id=derived_event_id(event.occurred_at, "PodPom",
                                                        str(event.event_id)))
             await until_done(partial(publish, registry, [made]), "publish association")

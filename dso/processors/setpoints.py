@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from functools import partial
+from zoneinfo import ZoneInfo
 
 import faust
 from faust.types import StreamT
@@ -17,9 +18,8 @@ from ledger.envelope import Event, derived_event_id
 from ledger.processors.support import event_of, publish, raw_topic, until_done, wait_until_projected
 from ledger.settings import Settings
 from ledger.topics import Topic
+from market.domain.calendar import find_session
 from market.store import queries
-
-DSO_ACTOR = "DSO-PLATFORM"
 
 
 def attach(app: faust.App, settings: Settings) -> None:
@@ -36,16 +36,18 @@ def attach(app: faust.App, settings: Settings) -> None:
             # The PoD's registration must be read before its owner is checked.
             await until_done(partial(wait_until_projected, settings, engine,
                                      [Topic.REGISTRY]), "wait for the registry")
-            answer = await until_done(partial(asyncio.to_thread, answer_setpoint, engine,
-                                              *found), "relay setpoint")
+            answer = await until_done(partial(asyncio.to_thread, answer_setpoint, settings,
+                                              engine, *found), "relay setpoint")
             await until_done(partial(publish, setpoints, [answer]), "publish relay")
 
 
-def answer_setpoint(engine: Engine, event: Event, issued: SetpointIssued) -> Event:
+def answer_setpoint(settings: Settings, engine: Engine, event: Event,
+                    issued: SetpointIssued) -> Event:
     """The relay's answer; id and time come from the issued setpoint, so answering it
     again after a restart gives the identical event."""
     with engine.connect() as conn:
         pod = queries.get_pod_views(conn, [issued.pod_id]).get(issued.pod_id)
-    return new_event(relay(issued, pod, str(event.event_id)), actor=DSO_ACTOR,
+    slot = find_session(issued.session_id, ZoneInfo(settings.time_zone))
+    return new_event(relay(issued, pod, slot, str(event.event_id)), actor=settings.dso_id,
                      occurred_at=event.occurred_at,
                      event_id=derived_event_id(event.occurred_at, "Relay", str(event.event_id)))

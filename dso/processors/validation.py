@@ -11,13 +11,14 @@ from zoneinfo import ZoneInfo
 import faust
 import structlog
 from faust.types import StreamT
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine
 
 from dso.domain.events import AwardVerdict, TechnicalValidationCompleted
-from dso.domain.grid import Grid, UnknownGridPoint, load_grid
-from dso.domain.powerflow import Limits, PowerFlow
-from dso.domain.scenario import day_scenarios
-from dso.domain.validation import AwardToCheck, validate
+from dso.domain.grid import Grid, UnknownGridPoint
+from dso.domain.powerflow import PowerFlow
+from dso.domain.validation import AwardToCheck, Verdict, validate
+from dso.forecasting import session_scenarios
+from dso.grids import limits_of, power_flow_of
 from ledger.catalog import new_event
 from ledger.envelope import Event, derived_event_id
 from ledger.processors.support import event_of, publish, raw_topic, until_done, wait_until_projected
@@ -30,22 +31,16 @@ from market.domain.events import MarketCleared
 from market.store import queries
 
 log = structlog.get_logger("flexmarket.dso.validation")
-DSO_ACTOR = "DSO-PLATFORM"
-# The awards' requests and PoDs must be read before they are checked.
-VALIDATION_INPUTS = (Topic.REGISTRY, Topic.REQUESTS, Topic.OUTCOMES)
-
-
-def limits_of(settings: Settings) -> Limits:
-    return Limits(v_min_pu=settings.dso_v_min_pu, v_max_pu=settings.dso_v_max_pu,
-                  max_loading_pct=settings.dso_max_loading_pct)
+# The awards' requests and PoDs must be read before they are checked, and a validation
+# published before a restart before it is looked for.
+VALIDATION_INPUTS = (Topic.REGISTRY, Topic.REQUESTS, Topic.OUTCOMES, Topic.VALIDATIONS)
 
 
 def attach(app: faust.App, settings: Settings) -> None:
     """Add the technical-validation agent to ``app``."""
     engine = create_engine(settings.read_model_url, pool_pre_ping=True)
     clock = build_clock(settings)
-    grid = load_grid(settings.dso_grid)
-    power_flow = PowerFlow(grid)
+    power_flow = power_flow_of(settings.dso_grid)
     outcomes = raw_topic(app, settings, Topic.OUTCOMES)
     validations = raw_topic(app, settings, Topic.VALIDATIONS)
 
@@ -64,13 +59,14 @@ def attach(app: faust.App, settings: Settings) -> None:
                 await until_done(partial(publish, validations, [event]), "publish validation")
 
 
-def awards_to_check(engine: Engine, grid: Grid, cleared: MarketCleared) -> list[AwardToCheck]:
+def awards_to_check(conn: Connection, grid: Grid, cleared: MarketCleared
+                    ) -> tuple[list[AwardToCheck], list[Verdict]]:
     """The outcome's awards with what the grid needs of them: each request's direction,
-    quantity type and role, and each PoD's bus (None when its location is not on the grid).
-    """
-    with engine.connect() as conn:
-        requests = {r: queries.get_request(conn, r) for r in {a.request_id for a in cleared.awards}}
-        pods = queries.get_pod_views(conn, {a.pod_id for a in cleared.awards})
+    quantity type and role, and each PoD's bus (None when its location is not on the grid);
+    and the verdicts of awards whose request the read models do not know (rejected: the
+    DSO cannot tell what they change)."""
+    requests = {r: queries.get_request(conn, r) for r in {a.request_id for a in cleared.awards}}
+    pods = queries.get_pod_views(conn, {a.pod_id for a in cleared.awards})
     buses: dict[str, int | None] = {}
     for pod_id, pod in pods.items():
         try:
@@ -78,17 +74,19 @@ def awards_to_check(engine: Engine, grid: Grid, cleared: MarketCleared) -> list[
                                         pod.secondary_substation)
         except UnknownGridPoint:
             buses[pod_id] = None
-    checked = []
+    checked, unknown = [], []
     for a in cleared.awards:
         request = requests[a.request_id]
-        if request is None:  # a MarketCleared names only requests it was given
-            raise LookupError(f"award {a.award_id} names unknown request {a.request_id}")
+        if request is None:
+            unknown.append(Verdict(a.award_id, a.request_id, a.offer_id, a.mtu, 0.0,
+                                   "rejected", f"request {a.request_id} is unknown to the DSO"))
+            continue
         checked.append(AwardToCheck(
             award_id=a.award_id, request_id=a.request_id, offer_id=a.offer_id,
             pod_id=a.pod_id, mtu=a.mtu, quantity=a.quantity, direction=request.direction,
             quantity_type=request.quantity_type, role=request.role,
             value_cents=a.value_cents, bus=buses.get(a.pod_id)))
-    return checked
+    return checked, unknown
 
 
 def validate_outcome(settings: Settings, engine: Engine, clock: Clock, power_flow: PowerFlow,
@@ -108,11 +106,14 @@ def validate_outcome(settings: Settings, engine: Engine, clock: Clock, power_flo
         log.error("market outcome of a session not in the calendar", session=cleared.session_id)
         return None
     started = time.perf_counter()
-    scenarios = day_scenarios(slot.delivery_day, zone, load_scale=settings.dso_load_scale,
-                              sgen_scale=settings.dso_sgen_scale)
-    result = validate(power_flow, awards_to_check(engine, power_flow.grid, cleared),
-                      lambda mtu: scenarios[mtu], limits_of(settings))
-    statuses = [v.status for v in result.verdicts]
+    with engine.connect() as conn:
+        # The same forecast the DSO's requests were sized on (DA awards and the estimated
+        # state in place for a real-time session).
+        scenarios = session_scenarios(conn, settings, power_flow.grid, slot, clock.now())
+        checked, unknown = awards_to_check(conn, power_flow.grid, cleared)
+    result = validate(power_flow, checked, lambda mtu: scenarios[mtu], limits_of(settings))
+    verdicts = [*result.verdicts, *unknown]
+    statuses = [v.status for v in verdicts]
     statistics: dict[str, float | int | str] = {
         "seconds": round(time.perf_counter() - started, 4), "power_flows": result.power_flows,
         "violations_without_awards": result.violations_without_awards,
@@ -125,8 +126,8 @@ def validate_outcome(settings: Settings, engine: Engine, clock: Clock, power_flo
         verdicts=tuple(AwardVerdict(award_id=v.award_id, request_id=v.request_id,
                                     offer_id=v.offer_id, mtu=v.mtu,
                                     accepted_quantity=v.accepted_quantity, status=v.status,
-                                    reason=v.reason) for v in result.verdicts))
+                                    reason=v.reason) for v in verdicts))
     log.info("market outcome validated", session=cleared.session_id, **statistics)
-    return new_event(payload, actor=DSO_ACTOR, occurred_at=clock.now(),
+    return new_event(payload, actor=settings.dso_id, occurred_at=clock.now(),
                      event_id=derived_event_id(event.occurred_at, "TechnicalValidation",
                                                str(event.event_id)))

@@ -1,4 +1,5 @@
-"""What the DSO reads from the shared customer database: certified meter readings."""
+"""What the DSO reads: certified meter readings from the shared customer database, and
+what it has already posted to a session."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from sqlalchemy import Connection, func, select
 
 from access_layer.store.models import MeterReadingRow
 from dso.domain.forecast import Sample
+from ledger.store.models import EventRow
 from ledger.store.queries import utc
+from market.store import queries
 
 
 def latest_readings(conn: Connection, since: datetime, until: datetime
@@ -49,3 +52,12 @@ def readings_between(conn: Connection, since: datetime, until: datetime
     for start, pod, p_kw in rows:
         out.setdefault(utc(start), {})[pod] = p_kw
     return out
+
+
+def dso_posted(conn: Connection, session_id: str, dso_id: str) -> bool:
+    """Whether the DSO already posted alerts or requests for the session."""
+    alerts = conn.scalar(select(func.count()).select_from(EventRow).where(
+        EventRow.type == "GridAlertRaised", EventRow.key == session_id))
+    _, requests = queries.list_requests(conn, session_id=session_id, requester_id=dso_id,
+                                        limit=1)
+    return bool(alerts) or bool(requests)

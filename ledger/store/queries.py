@@ -28,8 +28,9 @@ def event_of_row(row: Any) -> Event:
 
 
 def utc(moment: datetime) -> datetime:
-    """A stored time as aware UTC: SQLite gives times back naive, and all are UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    """A stored time as aware UTC: SQLite gives times back naive (all are UTC), PostgreSQL
+    in its session's time zone."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def find_batch(conn: Connection, topic: str, partition: int, offset: int) -> Any | None:

@@ -25,8 +25,8 @@ def _history(kw: float) -> list[Sample]:
 
 
 def _readings(kw: float, zero_at: int | None = None) -> dict:  # type: ignore[type-arg]
-    mtus = delivery_mtus(DAY - timedelta(days=1), ZONE)[-17:] + delivery_mtus(DAY, ZONE)
-    return {m.start: {pod: (0.0 if (pod == "A" and k - 17 == zero_at) else kw)
+    mtus = delivery_mtus(DAY - timedelta(days=1), ZONE)[-16:] + delivery_mtus(DAY, ZONE)
+    return {m.start: {pod: (0.0 if (pod == "A" and k - 16 == zero_at) else kw)
                       for pod in PODS} for k, m in enumerate(mtus)}
 
 
@@ -37,9 +37,9 @@ def test_kpi_it_02_and_kpi_it_03_day_ahead_and_4_hours() -> None:
     day_ahead = report.kpi_it_02["next_24h"]
     assert day_ahead.value_pct == pytest.approx(20.0)
     assert (day_ahead.periods, day_ahead.terms) == (96, 192)
-    # Next 4 hours: from the reading 17 quarter-hours before (2.5 against a 2 kW profile),
-    # the deviation fades with a 4-MTU half-life: FC = 2 + 0.5 · 2^(−17/4).
-    fc = 2.0 + 0.5 * 2 ** (-17 / 4)
+    # Next 4 hours: from the reading 16 quarter-hours before (2.5 against a 2 kW profile),
+    # the deviation fades with a 4-MTU half-life: FC = 2 + 0.5 · 2^(−16/4).
+    fc = 2.0 + 0.5 * 2 ** (-16 / 4)
     assert report.kpi_it_02["next_4h"].value_pct == pytest.approx(100 * (2.5 - fc) / 2.5)
     # The grid's assets: both PoDs under SS-5 and PS-1, 5 kW against 4 kW, 20 %.
     for kind in ("secondary_substation", "primary_substation"):

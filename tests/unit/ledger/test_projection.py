@@ -38,6 +38,7 @@ def test_pod_registered_upserts_the_pod_row() -> None:
         "primary_substation": "PS-1", "mv_feeder": "PS-1-F1", "secondary_substation": "SS-5",
         "up_p_kw": 5.0, "down_p_kw": 3.0, "up_q_kvar": 2.0, "down_q_kvar": 1.0,
         "flexibility_type": "continuous", "settlement_mechanism_id": None, "active": True,
+        "pom_id": None,
         "registered_at": EVENT_AT, "last_event_id": str(EVENT_ID)}, ("pod_id",))]
 
 
