@@ -17,7 +17,8 @@ from tests.integration.market.harness import Market, running_market
 from tests.integration.projection_harness import publish
 
 pytestmark = pytest.mark.integration
-SLOTS = tuple(SetpointSlot(mtu=72 + k, p_kw=2.0, q_kvar=0.0) for k in range(16))
+# RT window 4 delivers MTUs 64–79 (16:00–20:00 in Rome).
+SLOTS = tuple(SetpointSlot(mtu=64 + k, p_kw=2.0, q_kvar=0.0) for k in range(16))
 
 
 @pytest.fixture(scope="module")

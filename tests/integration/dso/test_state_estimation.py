@@ -71,11 +71,15 @@ def test_a_metered_deviation_moves_the_estimate_at_its_bus(market: Market) -> No
 
 def test_bad_input_is_a_4xx_naming_the_field(market: Market) -> None:
     with market.client() as client:
-        naive = client.get("/v1/dso/state", params={"at": "2026-06-10T17:00:00"})
-        junk = client.get("/v1/dso/state", params={"at": "yesterday"})
-    for answer in (naive, junk):
-        assert answer.status_code == 422
+        answers = [client.get("/v1/dso/state", params={"at": at}) for at in (
+            "2026-06-10T17:00:00", "yesterday", "1500-01-01T00:00:00Z",
+            "9999-12-31T23:00:00Z")]
+        day = client.get("/v1/dso/kpis/forecast-reliability",
+                         params={"delivery_day": "0001-01-01"})
+    for answer in answers:
+        assert answer.status_code == 422, answer.text
         assert answer.json()["field"] == "at"
+    assert (day.status_code, day.json()["field"]) == (422, "delivery_day")
 
 
 def test_kpi_it_02_and_kpi_it_03_of_the_day_from_the_readings(market: Market) -> None:

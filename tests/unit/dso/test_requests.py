@@ -15,9 +15,11 @@ import pandapower as pp
 import pytest
 
 from dso.domain.grid import Grid, load_grid
+from dso.domain.posting import alerts_of
 from dso.domain.powerflow import Limits, PowerFlow, reference_runpp
 from dso.domain.requests import MAX_SIZING_FLOWS, FlexNeed, PodOnGrid, find_needs
 from dso.domain.validation import MtuScenario
+from market.domain.calendar import find_session
 
 
 @cache
@@ -287,3 +289,15 @@ def test_a_power_flow_that_does_not_converge_is_alerted() -> None:
                                {0: MtuScenario(8.0, 0.0)}, Limits())
     assert needs == []
     assert [(a.kind, a.grid_point) for a in alerts] == [("no_convergence", "PS-1")]
+
+
+def test_a_non_converging_mtu_alert_is_a_valid_event() -> None:
+    """The alert of a power flow that did not converge carries finite numbers, so it can
+    be published (an event refuses NaN) and the worker goes on."""
+    grid, pf = setup("case33bw")
+    alerts, _ = find_needs(pf, pods_at_secondary_substations(grid),
+                           {70: MtuScenario(8.0, 0.0)}, Limits())
+    slot = find_session("DA-2026-06-10")
+    assert slot is not None
+    [event] = alerts_of(slot, alerts)
+    assert (event.kind, event.mtus, event.worst_value) == ("no_convergence", (70,), 0.0)
