@@ -93,7 +93,11 @@ def test_fr_mp_fs_3_dso_request_is_served_before_the_tso_request_end_to_end(
         assert [(a["quantity"], a["status"]) for a in tso["awards"]] == [(3.0, "accepted")]
         assert tso["total_value_cents"] == 15  # 3 kW · 0.25 h · 200 €/MWh = 0.15 €
 
+    # Final clearing publishes each participant's copy after the validated outcome: wait
+    # for it on the participant's topic rather than assume it is there already.
     topic = topic_name(market.settings, "results.AGG-2")
+    market.worker.wait_until(lambda: sum(end_offsets(market.settings, [topic]).values()) > 0,
+                             what="AGG-2's results", timeout_s=30)
     ends = end_offsets(market.settings, [topic])
     delivered = [parse_event(r.value or b"") for r in read_partitions(
         market.settings, {k: (0, end) for k, end in ends.items()})]
