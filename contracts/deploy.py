@@ -23,7 +23,7 @@ CONTRACT_NAMES = ("FlexToken", "EventAnchor", "SettlementRegistry")
 
 #: The operational roles granted to the admin, per contract (the names of the role constants).
 OPERATOR_ROLES: dict[str, tuple[str, ...]] = {
-    "FlexToken": ("FUNDING_ROLE",),
+    "FlexToken": ("FUNDING_ROLE", "SETTLER_ROLE"),
     "EventAnchor": ("ANCHORER_ROLE",),
     "SettlementRegistry": ("REGISTRAR_ROLE", "SETTLER_ROLE"),
 }
@@ -68,7 +68,8 @@ def deploy_contracts(w3: Web3, admin: str) -> Deployment:
     """Deploy FlexToken, EventAnchor and SettlementRegistry with ``admin`` as their admin.
 
     ``admin`` gets DEFAULT_ADMIN_ROLE (constructor) and every operational role
-    (FUNDING_ROLE, ANCHORER_ROLE, REGISTRAR_ROLE, SETTLER_ROLE), since on a laptop the
+    (FUNDING_ROLE and SETTLER_ROLE of FlexToken, ANCHORER_ROLE, REGISTRAR_ROLE and SETTLER_ROLE
+    of SettlementRegistry), since on a laptop the
     platform operator's single unlocked account does all of it. Waits for each receipt,
     so the returned deployment is usable at once.
     """

@@ -15,6 +15,7 @@ from typing import Any
 from web3 import Web3
 from web3.contract import Contract
 
+from contracts.artifacts import load_artifact
 from contracts.chain import in_process_web3
 from contracts.deploy import Deployment, contract, deploy_contracts
 from ledger.anchoring import AnchorBatch, AnchoredBatch, Stream
@@ -105,10 +106,26 @@ def load_deployment(settings: Settings, w3: Web3) -> Deployment:
     if chain_id != deployment.chain_id:
         raise NotDeployed(f"{path} is for chain {deployment.chain_id}, but {url} is chain "
                          f"{chain_id}: run `flexmarket chain deploy`")
-    if not w3.eth.get_code(deployment.addresses["EventAnchor"]):
-        raise NotDeployed(f"{url} has no EventAnchor at {deployment.addresses['EventAnchor']} "
-                         "(a new chain?): run `flexmarket chain deploy`")
+    for name, address in deployment.addresses.items():
+        code = bytes(w3.eth.get_code(address))
+        if not code:
+            raise NotDeployed(f"{url} has no {name} at {address} (a new chain?): run "
+                             "`flexmarket chain deploy`")
+        # Contracts changed in the checkout (a new function) are not the ones on chain.
+        if code != bytes.fromhex(load_artifact(name).deployed_bytecode.removeprefix("0x")):
+            raise NotDeployed(f"the {name} at {address} on {url} is not the committed "
+                             "contract (an older build?): run `flexmarket chain deploy`")
     return deployment
+
+
+def open_chain(settings: Settings) -> tuple[Web3, Deployment]:
+    """A connection to the configured chain and its checked deployment.
+
+    Raises:
+        ChainError: see ``load_deployment``; also when the chain does not answer.
+    """
+    w3 = _reachable(settings.chain_endpoint)
+    return w3, load_deployment(settings, w3)
 
 
 def _reachable(url: str) -> Web3:
@@ -136,8 +153,7 @@ class AnchorLedger:
         Raises:
             ChainError: see ``load_deployment``; also when the chain does not answer.
         """
-        w3 = _reachable(settings.chain_endpoint)
-        return cls(w3, load_deployment(settings, w3))
+        return cls(*open_chain(settings))
 
     @property
     def address(self) -> str:

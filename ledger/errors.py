@@ -40,6 +40,12 @@ class Conflict(FlexmarketError):
     http_status = 409
 
 
+class Unauthorized(FlexmarketError):
+    """The caller did not say who it is."""
+
+    http_status = 401
+
+
 class Forbidden(FlexmarketError):
     http_status = 403
 

@@ -22,6 +22,10 @@ PROCESSORS: dict[str, str] = {
     "pod_pom_association": "dso.processors.registry",
     "setpoint_relay": "dso.processors.setpoints",
     "dso_requests": "dso.processors.requests",
+    "certification": "access_layer.processors.certification",
+    "metering_publication": "access_layer.processors.publication",
+    "settlement": "market.processors.settlement",
+    "dispatch": "aggregator.processors.dispatch",
 }
 
 

@@ -7,7 +7,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 _DESCRIPTIONS = {
-    400: "Bad request", 403: "Not the caller's to do", 404: "Not found",
+    400: "Bad request", 401: "The caller is not identified", 403: "Not the caller's to do",
+    404: "Not found",
     409: "Conflicts with the current state (e.g. a closed gate)",
     422: "Invalid input; `field` names it", 503: "A service behind the API is unavailable",
 }

@@ -136,5 +136,6 @@ def _batch_anchored(event: Event, payload: BatchAnchored) -> list[RowChange]:
 
 # The other parts declare their rules with ``rule`` in their own store packages.
 from access_layer.store import projection as _access_layer_rules  # noqa: E402, F401
+from aggregator.store import projection as _aggregator_rules  # noqa: E402, F401
 from dso.store import projection as _dso_rules  # noqa: E402, F401
 from market.store import projection as _market_rules  # noqa: E402, F401

@@ -70,7 +70,8 @@ class Settings(BaseSettings):
     processors: str = Field(
         "all", description="the stream processors a worker runs: all, or a comma-separated "
         "list (projector, anchor, scheduler, clearing, final_clearing, technical_validation, "
-        "pod_pom_association, setpoint_relay, dso_requests)")
+        "pod_pom_association, setpoint_relay, dso_requests, certification, "
+        "metering_publication, settlement, dispatch)")
 
     time_zone: str = Field("Europe/Rome", description="time zone of the session calendar")
     clock: Literal["system", "simulated"] = Field(
@@ -111,6 +112,19 @@ class Settings(BaseSettings):
         "Q", description="what the DSO asks for against a voltage violation (kW or kVAr)")
     dso_sgen_scale: float = Field(
         1.0, ge=0, description="the grid's generators at clear-sky noon, times their rating")
+
+    metering_grace_minutes: float = Field(
+        15.0, ge=0, description="how long after a quarter-hour ends its reading may arrive "
+        "before it is published as missing (simulated minutes on a simulated clock)")
+    certification_batch_size: int = Field(
+        2000, ge=1, description="light-node packets the access layer checks per batch")
+    settlement_band: float = Field(
+        0.30, ge=0, le=1, description="tolerated deviation of delivered from awarded "
+        "energy before a penalty (0.30: Italian TSO rule 300/2017/R/ee)")
+    settlement_penalty_eur_per_mwh: float = Field(
+        100.0, ge=0, description="penalty rate on a penalised PoD's deviation (€/MWh)")
+    settlement_transfers_per_transaction: int = Field(
+        200, ge=1, description="most token transfers in one settlement transaction")
 
     @property
     def read_model_url(self) -> str:

@@ -21,15 +21,27 @@ class Topic(StrEnum):
     SETPOINTS = "setpoints"
     READINGS = "readings"
     SETTLEMENTS = "settlements"
+    PACKETS = "packets"
     ANCHORS = "anchors"
     DEAD_LETTERS = "deadletters"
 
+
+# Topics of records that are not events: light nodes' signed packets in their own wire
+# format (Platone flow 7), standing in for the access layer's MQTT broker. The blockchain
+# access layer turns each one into an event (certified or rejected) that carries the
+# packet's hash and signature, so the events, not the packets, are projected and anchored.
+INGEST_TOPICS: tuple[Topic, ...] = (Topic.PACKETS,)
 
 # Every topic whose records are hashed onto the chain. Not ``anchors``: its records mirror
 # the chain's own logs (anchoring them would anchor forever), and not ``deadletters``:
 # those are copies of records already anchored where they first arrived.
 ANCHORED_TOPICS: tuple[Topic, ...] = tuple(
-    t for t in Topic if t not in (Topic.ANCHORS, Topic.DEAD_LETTERS)
+    t for t in Topic if t not in (Topic.ANCHORS, Topic.DEAD_LETTERS, *INGEST_TOPICS)
+)
+
+# Every topic of events the projector writes into the read models.
+PROJECTED_TOPICS: tuple[Topic, ...] = tuple(
+    t for t in Topic if t not in (Topic.DEAD_LETTERS, *INGEST_TOPICS)
 )
 
 # Never delete events (ARCHITECTURE.md: immutable); one broker needs min.insync.replicas=1.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -93,3 +94,31 @@ class SetpointIssued(EventPayload):
     session_id: str = Field(min_length=1, max_length=40,
                             pattern=r"^(DA|RT)-\d{4}-\d{2}-\d{2}(-[0-5])?$")
     slots: tuple[SetpointSlot, ...] = Field(min_length=1, max_length=20)
+
+
+class BaselineSlot(BaseModel):
+    """One quarter-hour of a baseline: what the PoD would exchange with the grid without
+    any flexibility called (Platone L365), kW and kVAr, withdrawal positive."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    mtu: int = Field(ge=0, le=99)
+    p_kw: float = Field(ge=-1e6, le=1e6)
+    q_kvar: float = Field(ge=-1e6, le=1e6)
+
+
+BaselineMethod = Literal["uploaded", "typical_profile", "high_x_of_y"]
+
+
+@event_type("BaselineUploaded", topic=Topic.REGISTRY, key="pod_id")
+class BaselineUploaded(EventPayload):
+    """The aggregator's baseline of one PoD for one delivery day (FR_AP_PR_2), the basis
+    of settlement; a later upload for the same day replaces it, which the shared customer
+    database allows only for days not yet delivered. ``slots`` cover every MTU of the day
+    (92, 96 or 100), in order."""
+
+    pod_id: str = Identifier
+    aggregator_id: str = Identifier
+    delivery_day: date
+    method: BaselineMethod
+    slots: tuple[BaselineSlot, ...] = Field(min_length=92, max_length=100)

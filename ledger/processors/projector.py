@@ -13,16 +13,15 @@ from ledger.processors.support import until_done
 from ledger.projection import DeadLetter, Projected, Record, project
 from ledger.settings import Settings
 from ledger.store.writer import ReadModelWriter, make_async_engine
-from ledger.topics import Topic, topic_name
+from ledger.topics import PROJECTED_TOPICS, Topic, topic_name
 
 log = structlog.get_logger("flexmarket.projector")
-
 
 
 def attach(app: faust.App, settings: Settings) -> None:
     """Add the projector agent to ``app``."""
     writer = ReadModelWriter(make_async_engine(settings.read_model_url))
-    sources = app.topic(*(topic_name(settings, t) for t in Topic if t is not Topic.DEAD_LETTERS),
+    sources = app.topic(*(topic_name(settings, t) for t in PROJECTED_TOPICS),
                         key_serializer="raw", value_serializer="raw")
     dead_letters = app.topic(topic_name(settings, Topic.DEAD_LETTERS),
                              key_serializer="raw", value_serializer="raw")

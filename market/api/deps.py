@@ -4,13 +4,14 @@ answers every route declares in the OpenAPI document."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Header, Path, Request
 from sqlalchemy import Connection, Engine
 
-from ledger.errors import NotFound
+from ledger.errors import NotFound, Unauthorized
 from ledger.http import errors
 from ledger.settings import Settings
 from market.api.submission import Submitter
@@ -73,3 +74,29 @@ def _session(session_id: SessionIdPath, settings: SettingsDep) -> SessionSlot:
 
 
 Session = Annotated[SessionSlot, Depends(_session)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: a participant id, and whether it is the DSO of this deployment.
+
+    Asserted by the ``X-Participant-Id`` header until the API issues signed tokens
+    (issue 7): it lets the shared customer database, settlements and wallets apply their
+    per-participant rules now, and is not authentication.
+    """
+
+    participant_id: str
+    is_dso: bool
+
+
+def _caller(settings: SettingsDep, x_participant_id: Annotated[str | None, Header(
+        alias="X-Participant-Id", min_length=1, max_length=100,
+        pattern=r"^[A-Za-z0-9._:-]+$", description="the calling participant")] = None,
+            ) -> Caller:
+    if x_participant_id is None:
+        raise Unauthorized("say who is calling in the X-Participant-Id header",
+                           code="CALLER_UNKNOWN", field="X-Participant-Id")
+    return Caller(x_participant_id, x_participant_id == settings.dso_id)
+
+
+CallerDep = Annotated[Caller, Depends(_caller)]

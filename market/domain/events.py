@@ -238,3 +238,108 @@ class ParticipantResultsPublished(EventPayload):
     validated_outcome_event_id: str = Identifier
     awards: tuple[ValidatedAward, ...]
     total_value_cents: int = Field(ge=0)
+
+
+@event_type("SettlementMechanismCreated", topic=Topic.REGISTRY, key="mechanism_id")
+class SettlementMechanismCreated(EventPayload):
+    """An aggregator's remuneration of its customers (FR_MP_SET_1), applied to every PoD
+    registered with this id: a share of what the PoD earned, a fixed reward per kWh
+    (kVArh) delivered, and the share of penalties passed on. A customer is never charged:
+    what it would owe beyond its reward is the aggregator's."""
+
+    mechanism_id: str = Identifier
+    aggregator_id: str = ParticipantId
+    revenue_share_pct: float = Field(ge=0, le=100)
+    reward_cents_per_kwh: float = Field(ge=0, le=10_000)
+    penalty_pass_through_pct: float = Field(ge=0, le=100)
+    terms: str = Field(default="", max_length=2000)
+
+
+@event_type("OperatorFunded", topic=Topic.SETTLEMENTS, key="operator_id")
+class OperatorFunded(EventPayload):
+    """A system operator paid money in: as many tokens (euro cents) are minted to its
+    wallet, once per ``funding_id`` (FlexToken ``fund``)."""
+
+    funding_id: str = Identifier
+    operator_id: str = ParticipantId
+    amount_cents: int = Field(ge=1, le=10**15)
+    reference: str = Field(default="", max_length=300)
+
+
+class MtuDelivery(_Value):
+    """What a PoD delivered in one MTU against what it was awarded (MARKET_RULES.md
+    "Settlement"): delivered = baseline − measured for "up", the opposite for "down"; a
+    missing reading proves nothing, so its delivery counts as 0."""
+
+    mtu: int = MtuIndex
+    direction: Direction
+    awarded: float = Field(ge=0, le=1e9)  # kW or kVAr
+    baseline: float
+    measured: float | None
+    delivered: float
+
+
+class RequesterSettlement(_Value):
+    """One system operator's side of a PoD's day, for one quantity type: energy in kWh
+    (kVArh), money in cents. ``effectiveness`` is the PoD's delivered over awarded energy
+    for the day (None when nothing was awarded)."""
+
+    requester_id: str = ParticipantId
+    quantity_type: QuantityType
+    awarded_energy: float = Field(ge=0)
+    delivered_energy: float
+    effectiveness: float | None
+    penalised: bool
+    awarded_value_cents: int = Field(ge=0)
+    payment_cents: int = Field(ge=0)
+    penalty_cents: int = Field(ge=0)
+
+
+@event_type("PodSettled", topic=Topic.SETTLEMENTS, key="delivery_day")
+class PodSettled(EventPayload):
+    """The settlement outcome of one PoD for one delivery day (FR_MP_SET_4): per MTU what
+    was awarded and delivered, per system operator the payment and penalty, and what the
+    customer receives under the PoD's mechanism."""
+
+    settlement_id: str = Identifier
+    delivery_day: date
+    pod_id: str = Identifier
+    aggregator_id: str = ParticipantId
+    customer_id: str = Identifier
+    mechanism_id: str | None = None
+    mtus: tuple[MtuDelivery, ...] = Field(max_length=800)
+    requesters: tuple[RequesterSettlement, ...] = Field(max_length=100)
+    customer_cents: int = Field(ge=0)
+
+
+TransferKind = Literal["payment", "penalty", "customer_reward"]
+
+
+@event_type("TokensTransferred", topic=Topic.SETTLEMENTS, key="delivery_day")
+class TokensTransferred(EventPayload):
+    """FlexTokens (euro cents) moved on chain for a settlement (FR_MP_SET_5); the chain
+    refuses the same ``settlement_id`` twice."""
+
+    settlement_id: str = Field(min_length=66, max_length=66, pattern=r"^0x[0-9a-f]{64}$")
+    delivery_day: date
+    pod_id: str = Identifier
+    kind: TransferKind
+    payer_id: str = Identifier
+    payee_id: str = Identifier
+    amount_cents: int = Field(ge=1)
+    tx_hash: str = Field(min_length=66, max_length=66, pattern=r"^0x[0-9a-f]{64}$")
+    block_number: int = Field(ge=0)
+
+
+@event_type("DeliveryDaySettled", topic=Topic.SETTLEMENTS, key="delivery_day")
+class DeliveryDaySettled(EventPayload):
+    """A settlement run of a delivery day ended: what was settled and paid, and what is
+    outstanding because a payer's wallet could not cover it (paid by a later run)."""
+
+    delivery_day: date
+    run: int = Field(ge=1)
+    pods: int = Field(ge=0)
+    transfers: int = Field(ge=0)
+    paid_cents: int = Field(ge=0)
+    outstanding_cents: int = Field(ge=0)
+    outstanding: tuple[str, ...] = Field(default=(), max_length=100_000)

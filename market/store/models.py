@@ -1,12 +1,13 @@
-"""SQLAlchemy tables of the market: requests, offers, outcomes and awards (read models,
-rebuilt by a replay), and the API's idempotency keys (not a read model: see below)."""
+"""SQLAlchemy tables of the market: requests, offers, outcomes and awards, settlement
+mechanisms, fundings and settlements (read models, rebuilt by a replay), and the API's
+idempotency keys (not a read model: see below)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.store.models import Base
@@ -104,3 +105,85 @@ class IdempotencyKeyRow(Base):
     event: Mapped[str] = mapped_column(Text)
     response: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
+
+
+class SettlementMechanismRow(Base):
+    """An aggregator's settlement mechanism (SettlementMechanismCreated, FR_MP_SET_1/2)."""
+
+    __tablename__ = "settlement_mechanisms"
+
+    mechanism_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    aggregator_id: Mapped[str] = mapped_column(String(100), index=True)
+    revenue_share_pct: Mapped[float] = mapped_column(Float)
+    reward_cents_per_kwh: Mapped[float] = mapped_column(Float)
+    penalty_pass_through_pct: Mapped[float] = mapped_column(Float)
+    terms: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    event_id: Mapped[str] = mapped_column(String(36))
+
+
+class FundingRow(Base):
+    """Money a system operator paid in (OperatorFunded)."""
+
+    __tablename__ = "fundings"
+
+    funding_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    operator_id: Mapped[str] = mapped_column(String(100), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    reference: Mapped[str] = mapped_column(String(300))
+    funded_at: Mapped[datetime]
+    event_id: Mapped[str] = mapped_column(String(36))
+
+
+class PodSettlementRow(Base):
+    """The settlement outcome of one PoD for one delivery day (PodSettled, FR_MP_SET_4)."""
+
+    __tablename__ = "pod_settlements"
+
+    delivery_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    pod_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    settlement_id: Mapped[str] = mapped_column(String(100))
+    aggregator_id: Mapped[str] = mapped_column(String(100), index=True)
+    customer_id: Mapped[str] = mapped_column(String(100), index=True)
+    mechanism_id: Mapped[str | None] = mapped_column(String(100))
+    awarded_value_cents: Mapped[int] = mapped_column(BigInteger)
+    payment_cents: Mapped[int] = mapped_column(BigInteger)
+    penalty_cents: Mapped[int] = mapped_column(BigInteger)
+    customer_cents: Mapped[int] = mapped_column(BigInteger)
+    penalised: Mapped[bool] = mapped_column(Boolean)
+    payload: Mapped[dict[str, Any]]
+    settled_at: Mapped[datetime]
+    event_id: Mapped[str] = mapped_column(String(36))
+
+
+class TokenTransferRow(Base):
+    """FlexTokens moved on chain for a settlement (TokensTransferred)."""
+
+    __tablename__ = "token_transfers"
+
+    settlement_id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    delivery_day: Mapped[date] = mapped_column(Date, index=True)
+    pod_id: Mapped[str] = mapped_column(String(100), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    payer_id: Mapped[str] = mapped_column(String(100), index=True)
+    payee_id: Mapped[str] = mapped_column(String(100), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    tx_hash: Mapped[str] = mapped_column(String(66))
+    block_number: Mapped[int] = mapped_column(BigInteger)
+    transferred_at: Mapped[datetime]
+    event_id: Mapped[str] = mapped_column(String(36))
+
+
+class DaySettlementRow(Base):
+    """One settlement run of a delivery day (DeliveryDaySettled)."""
+
+    __tablename__ = "day_settlements"
+
+    delivery_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    run: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pods: Mapped[int] = mapped_column(Integer)
+    transfers: Mapped[int] = mapped_column(Integer)
+    paid_cents: Mapped[int] = mapped_column(BigInteger)
+    outstanding_cents: Mapped[int] = mapped_column(BigInteger)
+    settled_at: Mapped[datetime]
+    event_id: Mapped[str] = mapped_column(String(36))

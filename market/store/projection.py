@@ -8,11 +8,16 @@ from dso.domain.events import TechnicalValidationCompleted
 from ledger.envelope import Event
 from ledger.projection import RowChange, rule
 from market.domain.events import (
+    DeliveryDaySettled,
     FlexOfferSubmitted,
     FlexOfferWithdrawn,
     FlexRequestSubmitted,
     FlexRequestWithdrawn,
     MarketCleared,
+    OperatorFunded,
+    PodSettled,
+    SettlementMechanismCreated,
+    TokensTransferred,
     ValidatedOutcomePublished,
 )
 
@@ -76,3 +81,45 @@ def _validated_technically(event: Event, p: TechnicalValidationCompleted) -> lis
 def _validated_outcome(event: Event, p: ValidatedOutcomePublished) -> list[RowChange]:
     return [_outcome(event, "validated", p.market_outcome_event_id),
             *_award_rows(event, "validated", p.awards)]
+
+
+@rule("SettlementMechanismCreated")
+def _mechanism_created(event: Event, p: SettlementMechanismCreated) -> list[RowChange]:
+    return [RowChange("settlement_mechanisms", "upsert", {
+        **p.model_dump(), "created_at": event.occurred_at, "event_id": str(event.event_id)},
+        ("mechanism_id",))]
+
+
+@rule("OperatorFunded")
+def _operator_funded(event: Event, p: OperatorFunded) -> list[RowChange]:
+    return [RowChange("fundings", "upsert", {
+        **p.model_dump(), "funded_at": event.occurred_at, "event_id": str(event.event_id)},
+        ("funding_id",))]
+
+
+@rule("PodSettled")
+def _pod_settled(event: Event, p: PodSettled) -> list[RowChange]:
+    return [RowChange("pod_settlements", "upsert", {
+        "delivery_day": p.delivery_day, "pod_id": p.pod_id, "settlement_id": p.settlement_id,
+        "aggregator_id": p.aggregator_id, "customer_id": p.customer_id,
+        "mechanism_id": p.mechanism_id,
+        "awarded_value_cents": sum(r.awarded_value_cents for r in p.requesters),
+        "payment_cents": sum(r.payment_cents for r in p.requesters),
+        "penalty_cents": sum(r.penalty_cents for r in p.requesters),
+        "customer_cents": p.customer_cents, "penalised": any(r.penalised for r in p.requesters),
+        "payload": event.payload, "settled_at": event.occurred_at,
+        "event_id": str(event.event_id)}, ("delivery_day", "pod_id"))]
+
+
+@rule("TokensTransferred")
+def _tokens_transferred(event: Event, p: TokensTransferred) -> list[RowChange]:
+    return [RowChange("token_transfers", "upsert", {
+        **p.model_dump(), "transferred_at": event.occurred_at, "event_id": str(event.event_id)},
+        ("settlement_id",))]
+
+
+@rule("DeliveryDaySettled")
+def _day_settled(event: Event, p: DeliveryDaySettled) -> list[RowChange]:
+    return [RowChange("day_settlements", "upsert", {
+        **p.model_dump(exclude={"outstanding"}), "settled_at": event.occurred_at,
+        "event_id": str(event.event_id)}, ("delivery_day", "run"))]

@@ -143,3 +143,22 @@ def session_participants(conn: Connection, session_id: str) -> set[str]:
 def get_idempotency_key(conn: Connection, actor: str, key: str) -> Any | None:
     return conn.execute(select(IdempotencyKeyRow).where(
         IdempotencyKeyRow.actor == actor, IdempotencyKeyRow.key == key)).first()
+
+
+def validated_activations(conn: Connection, session_ids: Iterable[str],
+                          mtus: Iterable[int]) -> list[Any]:
+    """Accepted quantities of the sessions' newest validated outcomes in ``mtus``, with
+    their offers' direction and quantity type (what dispatch turns into setpoints)."""
+    wanted = list(mtus)
+    rows: list[Any] = []
+    for session_id in session_ids:
+        outcome = latest_outcome(conn, session_id, "validated")
+        if outcome is None:
+            continue
+        rows += conn.execute(
+            select(AwardRow.aggregator_id, AwardRow.pod_id, AwardRow.mtu,
+                   FlexOfferRow.direction, FlexOfferRow.quantity_type, AwardRow.quantity)
+            .join(FlexOfferRow, FlexOfferRow.offer_id == AwardRow.offer_id)
+            .where(AwardRow.event_id == outcome.event_id, AwardRow.mtu.in_(wanted),
+                   AwardRow.quantity > 0))
+    return rows

@@ -20,7 +20,7 @@ from tests.integration.contracts.harness import Chain
 pytestmark = pytest.mark.integration
 
 ROLES = {
-    "FlexToken": ["FUNDING_ROLE"],
+    "FlexToken": ["FUNDING_ROLE", "SETTLER_ROLE"],
     "EventAnchor": ["ANCHORER_ROLE"],
     "SettlementRegistry": ["REGISTRAR_ROLE", "SETTLER_ROLE"],
 }

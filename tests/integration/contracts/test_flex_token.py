@@ -168,3 +168,61 @@ def test_invariant_total_supply_equals_total_funded(chain: Chain) -> None:
             database=None, suppress_health_check=[HealthCheck.too_slow],
         ),
     )
+
+
+SETTLER_ROLE = Web3.keccak(text="SETTLER_ROLE")
+
+
+def sid(n: int) -> bytes:
+    return Web3.keccak(text=f"settlement-{n}")
+
+
+def test_fr_mp_set_5_settle_many_moves_tokens_once_per_settlement_id(chain: Chain) -> None:
+    """A settlement pays each transfer in order (an operator's payment arrives before the
+    aggregator passes part of it on), records each id, and conserves the supply."""
+    operator, aggregator, customer = chain.others[:3]
+    chain.transact(chain.token.functions.fund(operator, 1_000, fid(1)))
+    receipt = chain.transact(chain.token.functions.settleMany([
+        (sid(1), operator, aggregator, 400), (sid(2), aggregator, customer, 150)]))
+    token = chain.token.functions
+    assert [token.balanceOf(a).call() for a in (operator, aggregator, customer)] == [600, 250,
+                                                                                     150]
+    assert token.totalSupply().call() == token.totalFunded().call() == 1_000
+    assert token.settled(sid(1)).call() and token.settled(sid(2)).call()
+    assert not token.settled(sid(3)).call()
+    settled = events(chain.token.events.Settled(), receipt)
+    assert [args(s) for s in settled] == [
+        {"settlementId": sid(1), "payer": operator, "payee": aggregator, "amountCents": 400},
+        {"settlementId": sid(2), "payer": aggregator, "payee": customer, "amountCents": 150}]
+    chain.gas("FlexToken.settleMany (2 transfers)", receipt)
+
+
+def test_a_replayed_settlement_id_reverts_the_whole_batch(chain: Chain) -> None:
+    operator, aggregator = chain.others[:2]
+    chain.transact(chain.token.functions.fund(operator, 1_000, fid(1)))
+    chain.transact(chain.token.functions.settleMany([(sid(1), operator, aggregator, 400)]))
+    error = chain.revert_of(chain.token.functions.settleMany([
+        (sid(2), operator, aggregator, 100), (sid(1), operator, aggregator, 400)]))
+    assert error == DecodedError("SettlementAlreadyPaid", {"settlementId": sid(1)})
+    assert chain.token.functions.balanceOf(aggregator).call() == 400
+    assert not chain.token.functions.settled(sid(2)).call()
+
+
+def test_settlement_beyond_the_payers_balance_or_of_zero_is_refused(chain: Chain) -> None:
+    operator, aggregator = chain.others[:2]
+    chain.transact(chain.token.functions.fund(operator, 100, fid(1)))
+    short = chain.revert_of(chain.token.functions.settleMany([
+        (sid(1), operator, aggregator, 101)]))
+    assert short.name == "ERC20InsufficientBalance"
+    zero = chain.revert_of(chain.token.functions.settleMany([(sid(1), operator, aggregator, 0)]))
+    assert zero == DecodedError("ZeroAmount", {})
+    assert not chain.token.functions.settled(sid(1)).call()
+
+
+def test_settlement_by_account_without_settler_role_is_refused(chain: Chain) -> None:
+    operator, stranger = chain.others[:2]
+    chain.transact(chain.token.functions.fund(operator, 100, fid(1)))
+    error = chain.revert_of(chain.token.functions.settleMany([
+        (sid(1), operator, stranger, 100)]), sender=stranger)
+    assert error == DecodedError(
+        "AccessControlUnauthorizedAccount", {"account": stranger, "neededRole": SETTLER_ROLE})

@@ -1,0 +1,2 @@
+"""Stream processors of the aggregator platform: dispatch of validated awards to
+setpoints, and scheduled offer submission."""

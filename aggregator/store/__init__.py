@@ -1,0 +1,1 @@
+"""The aggregator's read models: baselines of its PoDs."""

@@ -1,0 +1,16 @@
+"""Read-model rules of the aggregator's events: which rows each one writes."""
+
+from __future__ import annotations
+
+from aggregator.domain.events import BaselineUploaded
+from ledger.envelope import Event
+from ledger.projection import RowChange, rule
+
+
+@rule("BaselineUploaded")
+def _baseline_uploaded(event: Event, p: BaselineUploaded) -> list[RowChange]:
+    return [RowChange("baselines", "upsert", {
+        "pod_id": p.pod_id, "delivery_day": p.delivery_day, "aggregator_id": p.aggregator_id,
+        "method": p.method, "slots": [s.model_dump() for s in p.slots],
+        "uploaded_at": event.occurred_at, "event_id": str(event.event_id)},
+        ("pod_id", "delivery_day"))]

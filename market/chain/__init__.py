@@ -1,0 +1,1 @@
+"""The market's web3 adapters: FlexToken funding and settlement transfers."""
