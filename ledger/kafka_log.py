@@ -77,3 +77,18 @@ def read_partitions(settings: Settings,
                     consumer.pause(tp)
     finally:
         consumer.close()
+
+
+def committed_offsets(settings: Settings, group: str,
+                      topics: list[str]) -> dict[tuple[str, int], int]:
+    """The offsets consumer group ``group`` committed on ``topics`` (next to read)."""
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
+                             client_id=f"{settings.app_id}-offsets")
+    try:
+        committed = admin.list_group_offsets(group).get(group, {})
+    finally:
+        admin.close()
+    return {(tp.topic, tp.partition): int(meta.offset) for tp, meta in committed.items()
+            if tp.topic in topics}

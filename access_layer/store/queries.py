@@ -67,9 +67,10 @@ def missing_between(conn: Connection, pod_id: str, start: datetime, end: datetim
 
 def rejections_between(conn: Connection, pod_id: str, start: datetime,
                        end: datetime) -> list[Any]:
+    """Packets refused for the PoD that claimed a quarter-hour in [start, end)."""
     return list(conn.execute(select(RejectedPacketRow).where(
-        RejectedPacketRow.pod_id == pod_id, RejectedPacketRow.rejected_at >= start,
-        RejectedPacketRow.rejected_at < end).order_by(RejectedPacketRow.rejected_at)))
+        RejectedPacketRow.pod_id == pod_id, RejectedPacketRow.interval_start >= start,
+        RejectedPacketRow.interval_start < end).order_by(RejectedPacketRow.rejected_at)))
 
 
 def readings_at(conn: Connection, pod_ids: list[str], start: datetime) -> tuple[dict[str, Any],

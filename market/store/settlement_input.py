@@ -49,15 +49,13 @@ def load_day_input(conn: Connection, day: date, zone: ZoneInfo) -> DayInput:
         if outcome is None:
             continue
         rows = conn.execute(
-            select(AwardRow, FlexOfferRow.direction, FlexOfferRow.quantity_type)
+            select(AwardRow.request_id, AwardRow.requester_id, AwardRow.aggregator_id,
+                   AwardRow.pod_id, AwardRow.mtu, FlexOfferRow.direction,
+                   FlexOfferRow.quantity_type, AwardRow.quantity, AwardRow.value_cents)
             .join(FlexOfferRow, FlexOfferRow.offer_id == AwardRow.offer_id)
             .where(AwardRow.event_id == outcome.event_id).order_by(AwardRow.line))
-        for award, direction, qtype in rows:
-            awards[award.pod_id].append(SettledAward(
-                request_id=award.request_id, requester_id=award.requester_id,
-                aggregator_id=award.aggregator_id, pod_id=award.pod_id, mtu=award.mtu,
-                direction=direction, quantity_type=qtype, quantity=award.quantity,
-                value_cents=award.value_cents))
+        for row in rows:
+            awards[row.pod_id].append(SettledAward(**row._asdict()))
     pod_ids = sorted(awards)
     pods = {r.pod_id: r for r in conn.execute(select(PodRow).where(PodRow.pod_id.in_(pod_ids)))}
     accounts = {p: PodAccount(pods[p].aggregator_id, pods[p].customer_id,
