@@ -30,6 +30,7 @@ from access_layer.api.schemas import (
     QuarterHourPacket,
     QuarterHourPublic,
     RejectionPublic,
+    SetpointPage,
     SetpointPublic,
 )
 from access_layer.domain.events import LightNodeEnrolled, quarter_hour_in_utc
@@ -155,7 +156,7 @@ def change_pod(pod_id: PodIdPath, body: PodChange, submitter: SubmitterDep,
 
 
 @router.post("/pods/{pod_id}/unregistration", status_code=201,
-             response_model=SubmissionAccepted, responses=write_responses(403, 404))
+             response_model=SubmissionAccepted, responses=write_responses(403, 404, 409))
 def unregister_pod(pod_id: PodIdPath, body: PodUnregistration, submitter: SubmitterDep,
                    response: Response,
                    idempotency_key: IdempotencyKey = None) -> SubmissionAccepted:
@@ -336,7 +337,7 @@ def _quarter(pod_id: str, at: datetime, certified: Any, missing: Any) -> Quarter
 
 
 @router.get("/aggregators/{aggregator_id}/quarter-hours/{interval_start}",
-            response_model=QuarterHourPacket, responses=errors(401, 403))
+            response_model=QuarterHourPacket, responses=errors(401, 403, 404))
 def get_quarter_hour(
     aggregator_id: PodIdPath, interval_start: datetime, caller: CallerDep, conn: DbConnection,
 ) -> QuarterHourPacket:
@@ -357,18 +358,18 @@ def get_quarter_hour(
         _quarter(pod, at, certified.get(pod), missing.get(pod)) for pod in sorted(nodes)])
 
 
-@router.get("/pods/{pod_id}/setpoints", response_model=list[SetpointPublic],
+@router.get("/pods/{pod_id}/setpoints", response_model=SetpointPage,
             responses=errors(401, 403, 404))
 def get_setpoints(pod_id: PodIdPath, delivery_day: Annotated[date, Query()],
                   caller: CallerDep, conn: DbConnection,
-                  settings: SettingsDep) -> list[SetpointPublic]:
+                  settings: SettingsDep) -> SetpointPage:
     """A PoD's setpoints of a delivery day and how far each got (issued, relayed,
     acknowledged with its three times)."""
     _readable_pod(conn, pod_id, caller)
     sessions = [s.session_id for s in day_sessions(delivery_day, ZoneInfo(settings.time_zone))]
-    return [SetpointPublic(
+    return SetpointPage(items=[SetpointPublic(
         activation_id=r.activation_id, pod_id=r.pod_id, session_id=r.session_id,
         slots=r.slots, issued_at=utc(r.issued_at),
         **{k: getattr(r, k) and utc(getattr(r, k)) for k in (
             "relayed_at", "sent_by_dso_at", "received_by_node_at", "received_by_device_at")})
-        for r in scd.setpoints_of(conn, pod_id, sessions)]
+        for r in scd.setpoints_of(conn, pod_id, sessions)])

@@ -128,3 +128,7 @@ class SetpointPublic(BaseModel):
     sent_by_dso_at: datetime | None
     received_by_node_at: datetime | None
     received_by_device_at: datetime | None
+
+
+class SetpointPage(BaseModel):
+    items: list[SetpointPublic]

@@ -22,6 +22,7 @@ from access_layer.domain.packets import (
     IDENTIFIER_PATTERN,
     Packet,
     ReadingData,
+    check_size,
     packet_hash,
     recover_address,
 )
@@ -106,8 +107,9 @@ def _claimed(raw: bytes) -> dict[str, Any]:
     """The top-level JSON object of ``raw``, or an empty one: the bytes were refused, so
     anything about them may be wrong, and reading what it claims must not fail."""
     try:
+        check_size(raw)
         value = json.loads(raw)
-    except (ValueError, RecursionError):
+    except (ValueError, RecursionError):  # MalformedPacket is a ValueError
         return {}
     return value if isinstance(value, dict) else {}
 

@@ -306,6 +306,25 @@ def _reason(error: PydanticValidationError) -> str:
     return f"{field}: {message}" if field else message
 
 
+# A packet nests four deep and holds at most 20 setpoint slots: 64 brackets and 16 KiB are
+# ample. Deeper JSON is refused before it is parsed: the C decoder recurses on the machine
+# stack, and a process whose recursion limit was raised can crash on it instead of raising.
+MAX_PACKET_BYTES = 16 * 1024
+MAX_BRACKETS = 64
+
+
+def check_size(raw: bytes) -> None:
+    """Refuse bytes too long or too bracketed to be a packet, before parsing them.
+
+    Raises:
+        MalformedPacket: longer than 16 KiB or with more than 64 ``[`` and ``{``.
+    """
+    if len(raw) > MAX_PACKET_BYTES:
+        raise MalformedPacket(f"the packet is longer than {MAX_PACKET_BYTES} bytes")
+    if raw.count(b"[") + raw.count(b"{") > MAX_BRACKETS:
+        raise MalformedPacket("the packet nests or repeats too much to be a packet")
+
+
 def parse_packet(raw: bytes) -> Packet:
     """Read a packet off the wire.
 
@@ -321,6 +340,7 @@ def parse_packet(raw: bytes) -> Packet:
             not on a UTC quarter-hour, ``status`` times decreasing, ``data.pod`` not the
             packet's pod; ``reason`` names the field.
     """
+    check_size(raw)
     try:
         value = json.loads(raw, object_pairs_hook=_unique_keys,
                            parse_constant=_reject_constant)

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, or_, select
 
 from market.store.models import (
     DaySettlementRow,
+    FundingRow,
     PodSettlementRow,
     SettlementMechanismRow,
     TokenTransferRow,
@@ -18,6 +19,10 @@ from market.store.models import (
 def get_mechanism(conn: Connection, mechanism_id: str) -> Any | None:
     return conn.execute(select(SettlementMechanismRow).where(
         SettlementMechanismRow.mechanism_id == mechanism_id)).first()
+
+
+def get_funding(conn: Connection, funding_id: str) -> Any | None:
+    return conn.execute(select(FundingRow).where(FundingRow.funding_id == funding_id)).first()
 
 
 def mechanisms_of(conn: Connection, aggregator_id: str) -> list[Any]:

@@ -62,6 +62,10 @@ class MechanismPublic(MechanismCreate):
     created_at: datetime
 
 
+class MechanismPage(BaseModel):
+    items: list[MechanismPublic]
+
+
 class FundingCreate(_Input):
     """Money a system operator paid in, to be minted as tokens to its wallet."""
 
@@ -146,18 +150,19 @@ def create_mechanism(body: MechanismCreate, submitter: SubmitterDep, response: R
                    f"mechanism:{body.mechanism_id}", body, payload_of)
 
 
-@router.get("/v1/settlement-mechanisms", response_model=list[MechanismPublic],
+@router.get("/v1/settlement-mechanisms", response_model=MechanismPage,
             responses=errors())
 def list_mechanisms(conn: DbConnection, aggregator_id: Annotated[str, Query(
-        min_length=1, max_length=100)]) -> list[MechanismPublic]:
+        min_length=1, max_length=100)]) -> MechanismPage:
     """FR_MP_SET_2: the settlement mechanisms of an aggregator, oldest first."""
-    return [MechanismPublic(**{k: getattr(r, k) for k in MechanismCreate.model_fields},
-                            created_at=utc(r.created_at))
-            for r in settlement_queries.mechanisms_of(conn, aggregator_id)]
+    return MechanismPage(items=[
+        MechanismPublic(**{k: getattr(r, k) for k in MechanismCreate.model_fields},
+                        created_at=utc(r.created_at))
+        for r in settlement_queries.mechanisms_of(conn, aggregator_id)])
 
 
 @router.post("/v1/fundings", status_code=201, response_model=SubmissionAccepted,
-             responses=write_responses(403))
+             responses=write_responses(403, 409))
 def fund(body: FundingCreate, caller: CallerDep, submitter: SubmitterDep, response: Response,
          idempotency_key: IdempotencyKey = None) -> SubmissionAccepted:
     """A system operator pays money in; the settlement processor mints as many tokens
@@ -165,9 +170,15 @@ def fund(body: FundingCreate, caller: CallerDep, submitter: SubmitterDep, respon
     if caller.participant_id != body.operator_id:
         raise Forbidden("an operator funds only its own wallet", code="NOT_YOUR_WALLET",
                         field="operator_id")
+
+    def payload_of(conn: Connection) -> OperatorFunded:
+        if settlement_queries.get_funding(conn, body.funding_id) is not None:
+            raise Conflict(f"funding {body.funding_id} was recorded before",
+                           code="FUNDING_EXISTS", field="funding_id")
+        return OperatorFunded(**body.model_dump())
+
     return _accept(submitter, response, body.operator_id, idempotency_key,
-                   f"funding:{body.funding_id}", body, lambda conn: OperatorFunded(
-                       **body.model_dump()))
+                   f"funding:{body.funding_id}", body, payload_of)
 
 
 def period_days(day: date, period: Literal["day", "week", "month"]) -> tuple[date, date]:
@@ -188,7 +199,7 @@ CSV_COLUMNS = ("delivery_day", "pod_id", "aggregator_id", "customer_id", "mechan
 
 
 @router.get("/v1/participants/{participant_id}/settlements", response_model=SettlementPage,
-            responses={**errors(401, 403), 200: {
+            responses={**errors(401, 403, 404), 200: {
                 "content": {"text/csv": {}},
                 "description": "the settlements; CSV with format=csv"}})
 def list_settlements(
@@ -223,7 +234,7 @@ def list_settlements(
 
 
 @router.get("/v1/wallets/{participant_id}", response_model=WalletPublic,
-            responses=errors(401, 403))
+            responses=errors(401, 403, 404))
 def get_wallet(participant_id: ParticipantPath, caller: CallerDep, conn: DbConnection,
                settings: SettingsDep) -> WalletPublic:
     """A participant's wallet: address, balance on chain, and its transfers. Only its

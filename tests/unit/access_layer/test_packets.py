@@ -247,3 +247,17 @@ def test_timestamps_are_rfc_3339_in_utc() -> None:
             parse_timestamp(text)
     with pytest.raises(ValueError):
         format_timestamp(START.replace(tzinfo=None))
+
+
+@pytest.mark.parametrize("raw", [b"[" * 100_000, b"{" * 65, b" " * (16 * 1024 + 1)])
+def test_bytes_too_deep_or_too_long_are_refused_before_they_are_parsed(raw: bytes) -> None:
+    """The BAL must never crash on a packet: deep JSON would recurse in the C decoder."""
+    import sys
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(1_000_000)  # as some libraries do; the check must not need it
+    try:
+        with pytest.raises(MalformedPacket):
+            parse_packet(raw)
+    finally:
+        sys.setrecursionlimit(limit)
