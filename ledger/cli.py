@@ -165,6 +165,35 @@ def serve() -> None:
                 log_level=settings.log_level.lower())
 
 
+@main.command("kpis")
+@click.argument("delivery_day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.option("--customers-contacted", type=click.IntRange(min=0), default=None,
+              help="KPI_PR_01's customers contacted (from the recruitment campaign)")
+@click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
+def kpis(delivery_day, customers_contacted: int | None, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    """The end-of-day KPI report of DELIVERY_DAY (Platone Annex C) from the read models."""
+    from sqlalchemy import create_engine
+
+    from market.kpi_report import end_of_day_report
+
+    settings = get_settings()
+    engine = create_engine(settings.read_model_url)
+    with engine.connect() as conn:
+        lines = end_of_day_report(conn, settings, delivery_day.date(), customers_contacted)
+    engine.dispose()
+    if as_json:
+        click.echo(json.dumps([line.as_dict() for line in lines], indent=2))
+        return
+    click.echo(f"KPIs of {delivery_day.date()} (Platone Annex C)")
+    for line in lines:
+        value = "   n/a" if line.value_pct is None else f"{line.value_pct:6.1f}"
+        verdict = {True: "met", False: "not met", None: "-"}[line.met]
+        bound = ">=" if line.sense == "at_least" else "<="
+        click.echo(f"  {line.kpi:<10} {line.scope:<28} {value} %  (target {bound} "
+                   f"{line.target_pct:g} %: {verdict}; {line.terms} terms, "
+                   f"{line.excluded} excluded)")
+
+
 main.add_command(chain)
 main.add_command(audit)
 

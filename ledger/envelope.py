@@ -141,7 +141,17 @@ def seal(*, type: str, version: int, actor: str, key: str, payload: dict[str, An
                                              payload))
     except ValueError as exc:
         raise InvalidEvent(str(exc), code="EVENT_NOT_CANONICAL", field="payload") from None
-    return parse_event(canonical_json({**json.loads(body), "hash": keccak_hex(body)}))
+    # What parse_event checks of received bytes holds here by construction (one JSON
+    # text, canonical, hashed as it is): only the envelope's rules and its normal form
+    # remain to be checked, so every event made here is one parse_event accepts.
+    event = _validate({**json.loads(body), "hash": keccak_hex(body)})
+    if canonical_json(event.hashed_fields()) != body:
+        normal = event.hashed_fields()
+        given = json.loads(body)
+        name = next(n for n, v in normal.items() if canonical_json(v) != canonical_json(given[n]))
+        raise InvalidEvent(f"{name}: not in normal form (expected {normal[name]!r})",
+                           code="EVENT_NOT_NORMAL_FORM", field=name)
+    return event
 
 
 def parse_event(raw: bytes) -> Event:

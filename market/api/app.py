@@ -25,7 +25,7 @@ from ledger.audit.proofs import ProofService
 from ledger.errors import FlexmarketError
 from ledger.settings import Settings, get_settings
 from market.api.submission import Submitter
-from market.api.v1 import offers, outcomes, pods, requests, sessions, settlements
+from market.api.v1 import kpis, offers, outcomes, pods, requests, sessions, settlements
 from market.clock import build_clock
 from market.domain.clock import Clock
 
@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                   description="Local flexibility market: sessions, requests, offers, "
                   "outcomes, and proofs of every event against the chain.")
     for router in (sessions.router, requests.router, offers.router, outcomes.router,
-                   pods.router, scd.router, settlements.router, dso_grid.router,
+                   pods.router, scd.router, settlements.router, kpis.router, dso_grid.router,
                    dso_state.router, dso_kpis.router, audit_router):
         app.include_router(router)
     app.add_exception_handler(FlexmarketError, _flexmarket_error)  # type: ignore[arg-type]

@@ -273,6 +273,7 @@ class MtuDelivery(_Value):
 
     mtu: int = MtuIndex
     direction: Direction
+    quantity_type: QuantityType
     awarded: float = Field(ge=0, le=1e9)  # kW or kVAr
     baseline: float
     measured: float | None

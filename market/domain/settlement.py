@@ -125,8 +125,9 @@ def settle_pod(day: date, pod_id: str, account: PodAccount,
         meas = None if reading is None else _component(reading, qtype)
         delivered = 0.0 if meas is None or base is None else (
             base - meas if direction == "up" else meas - base)
-        mtus.append(MtuDelivery(mtu=mtu, direction=direction, awarded=awarded,
-                                baseline=base or 0.0, measured=meas, delivered=delivered))
+        mtus.append(MtuDelivery.model_validate({
+            "mtu": mtu, "direction": direction, "quantity_type": qtype, "awarded": awarded,
+            "baseline": base or 0.0, "measured": meas, "delivered": delivered}))
         served = Decimal(repr(min(max(delivered, 0.0), awarded)))
         for line in lines:
             share = Decimal(repr(line.quantity)) / Decimal(repr(awarded))

@@ -261,3 +261,21 @@ def test_an_aggregator_reading_another_aggregators_pod_gets_403(day: Day) -> Non
 
 def _client(settings: Settings) -> TestClient:
     return TestClient(create_app(settings), raise_server_exceptions=False)
+
+
+def test_the_end_of_day_kpi_report_reads_the_day(day: Day) -> None:
+    """KPI_PR_03: 10 kW offered per PoD over 20 kW baselines, 50 %; KPI_PR_04: delivered
+    8, 6 and (forged) 0 of 10 kW in each MTU, (0.8 + 0.6 + 0) / 3 = 46.7 %; KPI_PR_02: all
+    three customers offered; KPI_PR_01 from the campaign's 30 contacted, 10 %."""
+    with _client(day.settings) as client:
+        answer = client.get("/v1/kpis/end-of-day", params={"delivery_day": "2026-11-30",
+                                                           "customers_contacted": 30})
+    assert answer.status_code == 200
+    lines = {(line["kpi"], line["scope"]): line for line in answer.json()["lines"]}
+    assert lines[("KPI_PR_01", "all")]["value_pct"] == pytest.approx(10.0)
+    assert lines[("KPI_PR_02", "all")]["value_pct"] == pytest.approx(100.0)
+    assert lines[("KPI_PR_03", "congestion up")]["value_pct"] == pytest.approx(50.0)
+    effectiveness = lines[("KPI_PR_04", "congestion")]
+    assert effectiveness["value_pct"] == pytest.approx(140 / 3)
+    assert effectiveness["met"] is False
+    assert {kpi for kpi, _ in lines} >= {"KPI_IT_02", "KPI_IT_03"}
