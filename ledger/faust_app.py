@@ -26,6 +26,7 @@ PROCESSORS: dict[str, str] = {
     "metering_publication": "access_layer.processors.publication",
     "settlement": "market.processors.settlement",
     "dispatch": "aggregator.processors.dispatch",
+    "offer_submission": "aggregator.processors.offers",
 }
 
 

@@ -71,7 +71,7 @@ class Settings(BaseSettings):
         "all", description="the stream processors a worker runs: all, or a comma-separated "
         "list (projector, anchor, scheduler, clearing, final_clearing, technical_validation, "
         "pod_pom_association, setpoint_relay, dso_requests, certification, "
-        "metering_publication, settlement, dispatch)")
+        "metering_publication, settlement, dispatch, offer_submission)")
 
     time_zone: str = Field("Europe/Rome", description="time zone of the session calendar")
     clock: Literal["system", "simulated"] = Field(

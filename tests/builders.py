@@ -12,6 +12,8 @@ from typing import Any
 from uuid import UUID
 
 from aggregator.domain.events import (
+    BaselineSlot,
+    BaselineUploaded,
     GridLocation,
     MaxFlexibility,
     PodRegistered,
@@ -21,7 +23,12 @@ from aggregator.domain.events import (
 from ledger.catalog import EventPayload
 from ledger.envelope import Event, seal
 from ledger.projection import Record
-from market.domain.events import FlexOfferSubmitted, FlexRequestSubmitted
+from market.domain.events import (
+    FlexOfferSubmitted,
+    FlexRequestSubmitted,
+    ValidatedAward,
+    ValidatedOutcomePublished,
+)
 
 # A UUIDv7 whose 48-bit time prefix is EVENT_AT in Unix milliseconds (0x01972fb54c1b).
 EVENT_ID = UUID("01972fb5-4c1b-7000-8000-000000000001")
@@ -138,3 +145,32 @@ def make_request_submitted(**overrides: Any) -> FlexRequestSubmitted:
     fields: dict[str, Any] = {**body, "request_id": "REQUEST-1", "session_id": DA_SESSION,
                               "player_service_id": f"{DSO_ID}::PS-1-F1::dayAhead::x"}
     return FlexRequestSubmitted(**{**fields, **overrides})
+
+
+def make_validated_award(**overrides: Any) -> ValidatedAward:
+    """10 kW of POD-000001 accepted in full for DSO-1 in MTU 40 at 100 €/MWh (25 cents)."""
+    fields: dict[str, Any] = {
+        "award_id": "AWARD-1", "request_id": "REQUEST-1", "requester_id": "DSO-1",
+        "offer_id": "OFFER-1", "aggregator_id": AGGREGATOR_ID, "pod_id": POD_ID, "mtu": 40,
+        "quantity": 10.0, "bid_price_eur_per_mwh": 100.0, "price_eur_per_mwh": 100.0,
+        "value_cents": 25, "awarded_quantity": 10.0, "status": "accepted"}
+    return ValidatedAward(**{**fields, **overrides})
+
+
+def make_validated_outcome(awards: tuple[ValidatedAward, ...] = (),
+                           **overrides: Any) -> ValidatedOutcomePublished:
+    fields: dict[str, Any] = {
+        "outcome_id": "OUTCOME-1", "session_id": DA_SESSION, "market_type": "DA",
+        "market_outcome_event_id": "MARKET-1", "validation_event_id": "VALIDATION-1",
+        "awards": awards, "total_value_cents": sum(a.value_cents for a in awards)}
+    return ValidatedOutcomePublished(**{**fields, **overrides})
+
+
+def make_baseline(day: date, slots: int = 96, p_kw: float = 20.0,
+                  **overrides: Any) -> BaselineUploaded:
+    """A flat baseline of POD-000001 for ``day``: ``p_kw`` and a quarter of it in kVAr."""
+    fields: dict[str, Any] = {
+        "pod_id": POD_ID, "aggregator_id": AGGREGATOR_ID, "delivery_day": day,
+        "method": "uploaded", "slots": tuple(BaselineSlot(mtu=m, p_kw=p_kw, q_kvar=p_kw / 4)
+                                             for m in range(slots))}
+    return BaselineUploaded(**{**fields, **overrides})

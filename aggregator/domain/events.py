@@ -122,3 +122,27 @@ class BaselineUploaded(EventPayload):
     delivery_day: date
     method: BaselineMethod
     slots: tuple[BaselineSlot, ...] = Field(min_length=92, max_length=100)
+
+
+class CostStep(BaseModel):
+    """Up to ``share`` of the available flexibility (cumulative, 0–1) at this price."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    share: float = Field(gt=0, le=1)
+    price_eur_per_mwh: float = Field(ge=0, le=1e6)
+
+
+@event_type("PodOfferTermsSet", topic=Topic.REGISTRY, key="pod_id")
+class PodOfferTermsSet(EventPayload):
+    """How the aggregator offers a PoD at each session's scheduled submission (FR_AP_MI&O_2:
+    the operator flags the PoDs to offer): whether it is enabled, the share of its max
+    flexibility available, the directions and quantity types, and its cost curve."""
+
+    pod_id: str = Identifier
+    aggregator_id: str = Identifier
+    enabled: bool
+    availability: float = Field(1.0, ge=0, le=1)
+    directions: tuple[Literal["up", "down"], ...] = Field(("up",), min_length=1, max_length=2)
+    quantity_types: tuple[Literal["P", "Q"], ...] = Field(("P",), min_length=1, max_length=2)
+    cost_curve: tuple[CostStep, ...] = Field(min_length=1, max_length=10)

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import create_engine
 
 from access_layer.api import scd
+from aggregator.api import portfolio
 from dso.api import grid as dso_grid
 from dso.api import kpis as dso_kpis
 from dso.api import state as dso_state
@@ -54,8 +55,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                   description="Local flexibility market: sessions, requests, offers, "
                   "outcomes, and proofs of every event against the chain.")
     for router in (sessions.router, requests.router, offers.router, outcomes.router,
-                   pods.router, scd.router, settlements.router, kpis.router, dso_grid.router,
-                   dso_state.router, dso_kpis.router, audit_router):
+                   pods.router, scd.router, portfolio.router, settlements.router, kpis.router,
+                   dso_grid.router, dso_state.router, dso_kpis.router, audit_router):
         app.include_router(router)
     app.add_exception_handler(FlexmarketError, _flexmarket_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]

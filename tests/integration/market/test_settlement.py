@@ -27,7 +27,6 @@ from access_layer.domain.light_node import LightNode
 from access_layer.domain.packets import encode_packet
 from access_layer.ingest import send_packets
 from access_layer.simulator import forged_packet
-from aggregator.domain.events import BaselineSlot, BaselineUploaded
 from ledger.catalog import new_event
 from ledger.settings import Settings
 from ledger.store.models import EventRow
@@ -40,10 +39,14 @@ from market.domain.events import (
     PriceStep,
     SettlementMechanismCreated,
     ValidatedAward,
-    ValidatedOutcomePublished,
 )
 from market.store.models import DaySettlementRow, PodSettlementRow, TokenTransferRow
-from tests.builders import make_pod_registered
+from tests.builders import (
+    make_baseline,
+    make_pod_registered,
+    make_validated_award,
+    make_validated_outcome,
+)
 from tests.integration.anchoring_harness import anchoring_settings, running_chain
 from tests.integration.projection_harness import publish
 
@@ -72,11 +75,8 @@ class Day:
 
 
 def _award(pod: str, aggregator: str, mtu: int) -> ValidatedAward:
-    return ValidatedAward(
-        award_id=f"AW-{pod}-{mtu}", request_id="REQ-1", requester_id="DSO-1",
-        offer_id=f"OFR-{pod}", aggregator_id=aggregator, pod_id=pod, mtu=mtu, quantity=10.0,
-        bid_price_eur_per_mwh=100.0, price_eur_per_mwh=100.0, value_cents=25,
-        awarded_quantity=10.0, status="accepted")
+    return make_validated_award(award_id=f"AW-{pod}-{mtu}", offer_id=f"OFR-{pod}",
+                                aggregator_id=aggregator, pod_id=pod, mtu=mtu)
 
 
 def _day_log() -> list:  # type: ignore[type-arg]
@@ -92,10 +92,8 @@ def _day_log() -> list:  # type: ignore[type-arg]
         events.append(new_event(LightNodeEnrolled(
             pod_id=pod, aggregator_id=aggregator, node_address=NODES[pod].address),
             actor=aggregator))
-        events.append(new_event(BaselineUploaded(
-            pod_id=pod, aggregator_id=aggregator, delivery_day=DAY, method="uploaded",
-            slots=tuple(BaselineSlot(mtu=m, p_kw=20.0, q_kvar=5.0) for m in range(96))),
-            actor=aggregator))
+        events.append(new_event(make_baseline(DAY, pod_id=pod, aggregator_id=aggregator),
+                                actor=aggregator))
         events.append(new_event(FlexOfferSubmitted(
             offer_id=f"OFR-{pod}", session_id=SESSION, aggregator_id=aggregator, pod_id=pod,
             quantity_type="P", direction="up",
@@ -103,10 +101,8 @@ def _day_log() -> list:  # type: ignore[type-arg]
                         for m in MTUS),
             player_service_id=f"{aggregator}::{pod}::DA::2026-11-30"), actor=aggregator))
     awards = tuple(_award(pod, aggregator, m) for pod, aggregator, _, _ in pods for m in MTUS)
-    events.append(new_event(ValidatedOutcomePublished(
-        outcome_id="OUT-1", session_id=SESSION, market_type="DA",
-        market_outcome_event_id="MC-1", validation_event_id="TV-1", awards=awards,
-        total_value_cents=25 * len(awards)), actor="flexmarket-market"))
+    events.append(new_event(make_validated_outcome(awards, session_id=SESSION),
+                            actor="flexmarket-market"))
     events.append(new_event(OperatorFunded(funding_id="F-1", operator_id="DSO-1",
                                            amount_cents=10_000), actor="DSO-1"))
     return events

@@ -1,0 +1,1 @@
+"""HTTP face of the aggregator platform: how each PoD is offered."""
