@@ -36,22 +36,28 @@ from ledger.store.queries import find_batch, get_event
 from ledger.topics import ensure_topics
 from ledger.worker_process import WorkerProcess
 from market.demo import run_market_session, wait_or_fail
+from market.domain.events import SettlementMechanismCreated
 
 AGGREGATORS = ("AGG-ROMA-1", "AGG-ROMA-2", "AGG-ROMA-3")
 
 
 def registry_events(pods: int, grid: Grid, seed: int = 7) -> list[Event]:
-    """PoDs spread over three aggregators and the secondary substations of the DSO's grid,
-    then a few changes."""
+    """The aggregators' settlement mechanisms, PoDs spread over them and the secondary
+    substations of the DSO's grid, then a few changes."""
     rng = random.Random(seed)
-    events: list[Event] = []
+    # Each aggregator shares 60 % of what a PoD earns with its customer, plus 2 cents per
+    # kWh delivered, and passes half of any penalty on (FR_MP_SET_1).
+    events: list[Event] = [new_event(SettlementMechanismCreated(
+        mechanism_id=f"MECH-{a}", aggregator_id=a, revenue_share_pct=60.0,
+        reward_cents_per_kwh=2.0, penalty_pass_through_pct=50.0,
+        terms="60 % of revenue, 2 cents/kWh, half of penalties"), actor=a) for a in AGGREGATORS]
     substations = [p.point_id for p in grid.of_kind("secondary_substation")]
     for i in range(pods):
         aggregator = AGGREGATORS[i % len(AGGREGATORS)]
         location = grid.location_of(substations[i % len(substations)])
         events.append(new_event(PodRegistered(
             pod_id=f"POD-{i:05d}", aggregator_id=aggregator, customer_id=f"CUST-{i:05d}",
-            location=GridLocation(**location),
+            location=GridLocation(**location), settlement_mechanism_id=f"MECH-{aggregator}",
             max_flexibility=MaxFlexibility(up_p_kw=rng.choice((3.0, 6.0, 10.0, 50.0)),
                                            down_p_kw=rng.choice((0.0, 3.0, 6.0)),
                                            up_q_kvar=0.0, down_q_kvar=0.0)), actor=aggregator))

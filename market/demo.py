@@ -1,5 +1,6 @@
 """The market part of ``make demo``: one day-ahead session on a simulated clock, from
-requests and offers over REST to the validated outcome on each participant's topic.
+requests and offers over REST to the validated outcome on each participant's topic, then
+the day it delivers (``market.demo_delivery``).
 
 It runs on topics, a consumer group and a read-model file of its own, so it can be run
 again and again: the sessions topic of a deployment holds one timeline, and a simulated
@@ -26,6 +27,7 @@ from ledger.store.migrate import upgrade
 from ledger.store.models import EventRow, PodRow
 from ledger.topics import ensure_topics
 from ledger.worker_process import WorkerProcess, WorkerWaitFailed, free_port
+from market.demo_delivery import delivery_clock, prepare_delivery, run_delivery
 from market.domain.calendar import SessionKind, day_sessions
 from market.store.queries import latest_outcome, list_requests
 
@@ -84,6 +86,8 @@ def run_market_session(base: Settings, registrations: list[Event]) -> None:
         assert technical is not None  # the validated outcome is built from it
         _print_technical_outcome(technical.payload)
         _print_results(settings, session.session_id)
+        prepared = prepare_delivery(settings, engine, session.session_id, tomorrow, run)
+    run_delivery(delivery_clock(settings, tomorrow), engine, tomorrow, prepared, wait_or_fail)
     engine.dispose()
 
 

@@ -1,10 +1,9 @@
-"""settlement, the shared customer database and the aggregator: light nodes, rejected and
-missing readings, setpoints, metering days, baselines, offer terms, mechanisms, fundings,
-settlements, transfers
+"""settlement and the shared customer database: light nodes, rejected and missing
+readings, setpoints, metering days, baselines, mechanisms, fundings, settlements, transfers
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-12-01 13:19:24.651530
+Create Date: 2026-12-01 12:57:41.897004
 """
 
 from collections.abc import Sequence
@@ -100,24 +99,6 @@ def upgrade() -> None:
     with op.batch_alter_table("missing_readings", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_missing_readings_interval_start"), ["interval_start"], unique=False
-        )
-
-    op.create_table(
-        "offer_terms",
-        sa.Column("pod_id", sa.String(length=100), nullable=False),
-        sa.Column("aggregator_id", sa.String(length=100), nullable=False),
-        sa.Column("enabled", sa.Boolean(), nullable=False),
-        sa.Column("availability", sa.Float(), nullable=False),
-        sa.Column("directions", sa.JSON(), nullable=False),
-        sa.Column("quantity_types", sa.JSON(), nullable=False),
-        sa.Column("cost_curve", sa.JSON(), nullable=False),
-        sa.Column("set_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("event_id", sa.String(length=36), nullable=False),
-        sa.PrimaryKeyConstraint("pod_id"),
-    )
-    with op.batch_alter_table("offer_terms", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_offer_terms_aggregator_id"), ["aggregator_id"], unique=False
         )
 
     op.create_table(
@@ -259,10 +240,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_pod_settlements_aggregator_id"))
 
     op.drop_table("pod_settlements")
-    with op.batch_alter_table("offer_terms", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_offer_terms_aggregator_id"))
-
-    op.drop_table("offer_terms")
     with op.batch_alter_table("missing_readings", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_missing_readings_interval_start"))
 

@@ -71,8 +71,9 @@ class SubmissionAccepted(BaseModel):
 
     code: Literal["ACCEPTED", "ALREADY_ACCEPTED"]
     event_id: str
-    session_id: str
-    id: str = Field(description="the request's or offer's id")
+    session_id: str | None = Field(None, description="the session, for requests and offers")
+    id: str = Field(description="what the event is about: the request's or offer's id, "
+                    "the PoD, the mechanism or the operator")
     player_service_id: str | None = None
 
 
