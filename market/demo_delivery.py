@@ -114,21 +114,24 @@ def run_delivery(settings: Settings, engine: Engine, day: date, prepared: dict[s
                 f"({SPEED:g}x): setpoints, light nodes, metering, settlement", bold=True)
     logs = settings.var_dir / "log"
     with WorkerProcess(settings, logs / "demo-delivery-worker.log") as worker:
-        wait(worker, lambda: _count(engine, "SetpointRelayed") > 0,
-             "setpoints issued and relayed (15 minutes before their window)", 120)
-        _acknowledge(settings, engine, prepared["nodes"])
-        wait(worker, lambda: _count(engine, "SetpointAcknowledged") > 0,
+        wait(worker, lambda: _count(engine, "SetpointIssued") > 0 and _count(
+            engine, "SetpointIssued") == _count(engine, "SetpointRelayed") + _count(
+            engine, "SetpointRefused"), "setpoints issued and relayed (15 minutes before "
+             "their window)", 120)
+        acknowledged = _acknowledge(settings, engine, prepared["nodes"])
+        wait(worker, lambda: _count(engine, "SetpointAcknowledged") >= acknowledged,
              "setpoint acknowledgements", 60)
         click.echo(f"   setpoints: {_count(engine, 'SetpointIssued')} issued by the "
-                   f"aggregators, {_count(engine, 'SetpointRelayed')} relayed by the DSO, "
+                   f"aggregators, {_count(engine, 'SetpointRelayed')} relayed by the DSO "
+                   f"({_count(engine, 'SetpointRefused')} refused), "
                    f"{_count(engine, 'SetpointAcknowledged')} acknowledged by light nodes "
-                   "(three times each)")
+                   "with three times each")
         click.echo("   waiting for the day to end, its metering to close and settlement …")
         wait(worker, lambda: _day_settled(engine, day), "the day settled and paid", 240)
     _print_delivery(settings, engine, day, prepared)
 
 
-def _acknowledge(settings: Settings, engine: Engine, nodes: dict[str, LightNode]) -> None:
+def _acknowledge(settings: Settings, engine: Engine, nodes: dict[str, LightNode]) -> int:
     """Each light node acknowledges its setpoint: sent by the DSO, received by the node a
     second later, by the customer's device a second after that (Platone Table 19)."""
     with engine.connect() as conn:
@@ -144,7 +147,7 @@ def _acknowledge(settings: Settings, engine: Engine, nodes: dict[str, LightNode]
         packets.append(encode_packet(node.acknowledge(
             r.payload["pod_id"], r.payload["activation_id"], slots, sent,
             sent + timedelta(seconds=1), sent + timedelta(seconds=2))))
-    send_packets(settings, packets)
+    return send_packets(settings, packets)
 
 
 def _print_delivery(settings: Settings, engine: Engine, day: date,

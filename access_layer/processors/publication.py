@@ -1,6 +1,11 @@
 """The shared customer database's publications on the deployment's clock: a missing
 reading for every quarter-hour an enrolled PoD's light node left silent (FR_SCD_PD_3),
-and the daily bundle (MeteringDayClosed, FR_SCD_PDA_1/2) that starts settlement."""
+and the daily bundle (MeteringDayClosed, FR_SCD_PDA_1/2) that starts settlement.
+
+When the access layer runs in the same worker, its backlog of packets is worked off
+first, so a reading that arrived in time is never published as missing because it was
+still queued. (A deployment running the access layer in workers of their own relies on
+the grace, ``FLEXMARKET_METERING_GRACE_MINUTES``.)"""
 
 from __future__ import annotations
 
@@ -25,7 +30,14 @@ from access_layer.domain.publication import (
 from access_layer.store import queries
 from ledger.catalog import new_event
 from ledger.envelope import Event, derived_event_id
-from ledger.processors.support import publish, raw_topic, until_done, wait_until_projected
+from ledger.faust_app import selected_processors
+from ledger.processors.support import (
+    publish,
+    raw_topic,
+    until_done,
+    wait_until_consumed,
+    wait_until_projected,
+)
 from ledger.settings import Settings
 from ledger.store.queries import utc
 from ledger.topics import Topic
@@ -45,6 +57,7 @@ def attach(app: faust.App, settings: Settings) -> None:
     readings = raw_topic(app, settings, Topic.READINGS)
     grace = timedelta(minutes=settings.metering_grace_minutes)
     checked: dict[str, datetime] = {}
+    certifying = "access_layer.processors.certification" in selected_processors(settings)
 
     @app.timer(interval=settings.scheduler_tick_seconds, name="metering-publication")
     async def publish_metering() -> None:
@@ -52,6 +65,10 @@ def attach(app: faust.App, settings: Settings) -> None:
         since = checked.get("until", until - LOOKBACK)
         if since >= until:
             return
+        if certifying:
+            # Packets that arrived in time but are still queued are not missing.
+            await until_done(partial(wait_until_consumed, settings, Topic.PACKETS),
+                             "wait for the access layer")
         await until_done(partial(wait_until_projected, settings, engine,
                                  [Topic.REGISTRY, Topic.READINGS]), "wait for readings")
         missing = await until_done(partial(asyncio.to_thread, _missing, engine, since, until),

@@ -34,6 +34,7 @@ from market.store import queries
 
 log = structlog.get_logger("flexmarket.dispatch")
 WINDOWS = range(6)
+MTU = timedelta(minutes=15)
 
 
 def attach(app: faust.App, settings: Settings) -> None:
@@ -43,18 +44,17 @@ def attach(app: faust.App, settings: Settings) -> None:
     engine = create_engine(settings.read_model_url, pool_pre_ping=True)
     setpoints = raw_topic(app, settings, Topic.SETPOINTS)
     issued: set[tuple[date, int]] = set()
-    started = clock.now()
 
     @app.timer(interval=settings.scheduler_tick_seconds, name="dispatch")
     async def dispatch() -> None:
         now = clock.now()
-        for day, window in due_windows(now, started, zone, issued):
+        for day, window in due_windows(now, zone, issued):
             rt = session_id(SessionKind.REAL_TIME, day, window)
             await until_done(partial(wait_until_projected, settings, engine,
                                      [Topic.OUTCOMES, Topic.REGISTRY]), "wait for outcomes")
             ready = await until_done(partial(asyncio.to_thread, _validated, engine, rt),
                                      "read outcomes")
-            window_start = issue_time(day, window, zone) + timedelta(minutes=15)
+            window_start = issue_time(day, window, zone) + MTU
             if not ready and now < window_start:
                 continue  # its real-time session is still being cleared and validated
             events = await until_done(partial(asyncio.to_thread, setpoints_of_window, engine,
@@ -65,16 +65,21 @@ def attach(app: faust.App, settings: Settings) -> None:
             issued.add((day, window))
 
 
-def due_windows(now: datetime, started: datetime, zone: ZoneInfo,
+def due_windows(now: datetime, zone: ZoneInfo,
                 issued: set[tuple[date, int]]) -> list[tuple[date, int]]:
-    """Windows whose issue time has come since shortly before the processor started
-    and that were not issued yet (earlier ones are history, not to be activated)."""
+    """Windows whose issue time has come and that are not over yet, not issued here yet.
+
+    A window under way when the processor starts (a restart) still gets its setpoints:
+    issuing it again repeats the same events; a window that is over is history.
+    """
     due = []
     local = now.astimezone(zone).date()
     for day in (local - timedelta(days=1), local, local + timedelta(days=1)):
         for window in WINDOWS:
             at = issue_time(day, window, zone)
-            if started - timedelta(minutes=15) <= at <= now and (day, window) not in issued:
+            # 16 MTUs, or 12 / 20 in the window of a clock change.
+            ends = at + MTU + len(window_mtus(day, window, zone)) * MTU
+            if at <= now < ends and (day, window) not in issued:
                 due.append((day, window))
     return due
 

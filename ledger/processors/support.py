@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 from ledger.catalog import EventPayload, typed_payload
 from ledger.envelope import Event, parse_event
 from ledger.errors import InvalidEvent
-from ledger.kafka_log import end_offsets
+from ledger.kafka_log import committed_offsets, end_offsets
 from ledger.settings import Settings
 from ledger.store.models import ProjectorOffset
 from ledger.topics import Topic, topic_name
@@ -90,6 +90,24 @@ async def wait_until_projected(settings: Settings, engine: Engine, topics: Itera
         waited += poll_s
         if waited >= warn_every_s:
             log.warning("still waiting for the projector", topics=names)
+            waited = 0.0
+
+
+async def wait_until_consumed(settings: Settings, topic: Topic, *, poll_s: float = 0.2,
+                              warn_every_s: float = 30.0) -> None:
+    """Wait until this worker's consumer group has committed every record now on
+    ``topic``: what arrived before this moment has been processed."""
+    name = topic_name(settings, topic)
+    ends = await asyncio.to_thread(end_offsets, settings, [name])
+    waited = 0.0
+    while True:
+        done = await asyncio.to_thread(committed_offsets, settings, settings.app_id, [name])
+        if all(done.get(k, 0) >= end for k, end in ends.items()):
+            return
+        await asyncio.sleep(poll_s)
+        waited += poll_s
+        if waited >= warn_every_s:
+            log.warning("still waiting for the consumers of a topic", topic=name)
             waited = 0.0
 
 

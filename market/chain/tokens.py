@@ -42,10 +42,11 @@ def funding_key(funding_id: str) -> bytes:
 class TokenLedger:
     """The FlexToken of the configured chain, written by the market's operator account."""
 
-    def __init__(self, w3: Web3, address: str) -> None:
+    def __init__(self, w3: Web3, address: str, from_block: int = 0) -> None:
         self.w3 = w3
         self.token: Contract = contract(w3, "FlexToken", address)
         self.sender = w3.eth.accounts[0]
+        self.from_block = from_block  # the deployment's block: no log of ours is older
 
     @classmethod
     def open(cls, settings: Settings) -> TokenLedger:
@@ -55,7 +56,7 @@ class TokenLedger:
             ChainError: the chain does not answer or has no deployment.
         """
         w3, deployment = open_chain(settings)
-        return cls(w3, deployment.addresses["FlexToken"])
+        return cls(w3, deployment.addresses["FlexToken"], deployment.block_number)
 
     def balance(self, participant_id: str) -> int:
         """``participant_id``'s balance, cents."""
@@ -100,6 +101,20 @@ class TokenLedger:
                 raise AlreadyPaid(str(reason)) from None
             raise ChainError(f"settlement reverted: {reason}") from None
         return self._receipt(tx, "settlement")
+
+    def receipt_of(self, settlement_id: str) -> Receipt:
+        """Where the chain paid ``settlement_id`` (its ``Settled`` log).
+
+        Raises:
+            ChainError: it was never paid.
+        """
+        logs = self.token.events.Settled().get_logs(
+            from_block=self.from_block,
+            argument_filters={"settlementId": bytes.fromhex(settlement_id[2:])})
+        if not logs:
+            raise ChainError(f"settlement {settlement_id} was never paid")
+        return Receipt("0x" + bytes(logs[0]["transactionHash"]).hex(),
+                       int(logs[0]["blockNumber"]))
 
     def block_time(self, block_number: int) -> datetime:
         """When block ``block_number`` was made (UTC): the time of the facts it holds."""

@@ -186,18 +186,21 @@ def customer_reward(requesters: Iterable[RequesterSettlement],
     return max(0, _cents(reward))
 
 
-def settlement_id(day: date, pod_id: str, kind: TransferKind, payer_id: str,
-                  payee_id: str) -> str:
+def settlement_id(namespace: str, day: date, pod_id: str, kind: TransferKind,
+                  payer_id: str, payee_id: str) -> str:
     """The once-only id of one transfer: the same every time the day is settled, so the
-    chain, which refuses an id twice, makes a replay pay nothing."""
-    return keccak_hex(f"flexmarket-settlement\x1f{day.isoformat()}\x1f{pod_id}\x1f{kind}"
-                      f"\x1f{payer_id}\x1f{payee_id}".encode())
+    chain, which refuses an id twice, makes a replay pay nothing. ``namespace`` tells
+    apart deployments that share a token contract (their topic prefix, as anchoring
+    names its streams)."""
+    return keccak_hex(f"flexmarket-settlement\x1f{namespace}\x1f{day.isoformat()}\x1f{pod_id}"
+                      f"\x1f{kind}\x1f{payer_id}\x1f{payee_id}".encode())
 
 
-def transfers_of(outcome: PodSettled) -> list[Transfer]:
+def transfers_of(outcome: PodSettled, namespace: str = "") -> list[Transfer]:
     """The transfers a PoD's settlement asks for: per system operator the payment less
     the penalty (the operator pays the aggregator, or the aggregator the operator when
-    the penalty is larger), then the customer's reward from the aggregator."""
+    the penalty is larger), then the customer's reward from the aggregator. Their ids
+    are in ``namespace`` (see ``settlement_id``)."""
     net: dict[str, int] = defaultdict(int)
     for line in outcome.requesters:
         net[line.requester_id] += line.payment_cents - line.penalty_cents
@@ -205,11 +208,13 @@ def transfers_of(outcome: PodSettled) -> list[Transfer]:
     day, pod, aggregator = outcome.delivery_day, outcome.pod_id, outcome.aggregator_id
     for requester_id, amount in sorted(net.items()):
         if amount > 0:
-            transfers.append(_transfer(day, pod, "payment", requester_id, aggregator, amount))
+            transfers.append(_transfer(namespace, day, pod, "payment", requester_id,
+                                       aggregator, amount))
         elif amount < 0:
-            transfers.append(_transfer(day, pod, "penalty", aggregator, requester_id, -amount))
+            transfers.append(_transfer(namespace, day, pod, "penalty", aggregator,
+                                       requester_id, -amount))
     if outcome.customer_cents > 0:
-        transfers.append(_transfer(day, pod, "customer_reward", aggregator,
+        transfers.append(_transfer(namespace, day, pod, "customer_reward", aggregator,
                                    outcome.customer_id, outcome.customer_cents))
     return transfers
 
@@ -247,10 +252,10 @@ def plan_transfers(transfers: Iterable[Transfer], balances: Mapping[str, int]) -
     return TransferPlan(payable, outstanding)
 
 
-def _transfer(day: date, pod_id: str, kind: TransferKind, payer: str, payee: str,
-              amount: int) -> Transfer:
-    return Transfer(settlement_id(day, pod_id, kind, payer, payee), day, pod_id, kind,
-                    payer, payee, amount)
+def _transfer(namespace: str, day: date, pod_id: str, kind: TransferKind, payer: str,
+              payee: str, amount: int) -> Transfer:
+    return Transfer(settlement_id(namespace, day, pod_id, kind, payer, payee), day, pod_id,
+                    kind, payer, payee, amount)
 
 
 def _component(values: tuple[float, float] | None, quantity_type: str) -> float | None:

@@ -26,11 +26,12 @@ from sqlalchemy import Engine, create_engine
 
 from access_layer.domain.events import MeteringDayClosed
 from ledger.catalog import new_event
+from ledger.chain import ChainError
 from ledger.envelope import Event, derived_event_id
 from ledger.processors.support import event_of, publish, raw_topic, until_done, wait_until_projected
 from ledger.settings import Settings
 from ledger.topics import Topic, topic_name
-from market.chain.tokens import AlreadyPaid, TokenLedger
+from market.chain.tokens import AlreadyPaid, Receipt, TokenLedger
 from market.domain.events import (
     DeliveryDaySettled,
     OperatorFunded,
@@ -148,25 +149,49 @@ def pay_day(settings: Settings, engine: Engine, tokens: TokenLedger, day: date,
             outcomes: list[PodSettled], first_run: bool) -> list[Event]:
     """Make the day's transfers that are not paid yet and that payers can cover; returns
     a TokensTransferred per transfer made and the run's DeliveryDaySettled (none when the
-    run changed nothing)."""
+    run changed nothing).
+
+    A batch the chain refuses because one of its ids was paid means an earlier run paid
+    it and stopped before announcing it: those transfers are announced from the chain's
+    own record of them (the same events that run would have published), and the rest is
+    planned again on the balances as they now are.
+    """
     with engine.connect() as conn:
         paid = settlement_input.paid_settlement_ids(conn, day)
         run = settlement_input.runs_of(conn, day) + 1
-    due = [t for o in outcomes for t in transfers_of(o) if t.settlement_id not in paid]
+    due = [t for o in outcomes for t in transfers_of(o, settings.topic_prefix)
+           if t.settlement_id not in paid]
     if not due and not first_run:
         return []
-    plan = plan_transfers(due, tokens.balances({t.payer_id for t in due}))
     events: list[Event] = []
     size = settings.settlement_transfers_per_transaction
-    for start in range(0, len(plan.payable), size):
-        events += _pay(tokens, plan.payable[start:start + size])
-    if not events and not first_run and run > 1:
+    while True:
+        plan = plan_transfers(due, tokens.balances({t.payer_id for t in due}))
+        try:
+            for start in range(0, len(plan.payable), size):
+                batch = plan.payable[start:start + size]
+                receipt = tokens.settle(batch)
+                events += [_transferred(tokens, t, receipt) for t in batch]
+            break
+        except AlreadyPaid:
+            done = {e.payload["settlement_id"] for e in events}
+            earlier = [t for t in due if t.settlement_id not in done
+                       and tokens.is_paid(t.settlement_id)]
+            if not earlier:
+                raise ChainError("the chain refused a settlement id it has not paid") from None
+            log.warning("transfers paid by an earlier run; announcing them", paid=len(earlier))
+            events += [_transferred(tokens, t, tokens.receipt_of(t.settlement_id))
+                       for t in earlier]
+            due = [t for t in due if t.settlement_id not in done | {e.settlement_id
+                                                                     for e in earlier}]
+    transfers = [e for e in events if e.type == "TokensTransferred"]
+    if not transfers and not first_run and run > 1:
         return []
     outstanding = plan.outstanding
     at = max((e.occurred_at for e in events), default=datetime.now(UTC))
     summary = DeliveryDaySettled(
-        delivery_day=day, run=run, pods=len(outcomes), transfers=len(events),
-        paid_cents=sum(t.amount_cents for t in plan.payable),
+        delivery_day=day, run=run, pods=len(outcomes), transfers=len(transfers),
+        paid_cents=sum(e.payload["amount_cents"] for e in transfers),
         outstanding_cents=sum(t.amount_cents for t in outstanding),
         outstanding=tuple(t.settlement_id for t in outstanding))
     if outstanding:
@@ -178,19 +203,13 @@ def pay_day(settings: Settings, engine: Engine, tokens: TokenLedger, day: date,
     return events
 
 
-def _pay(tokens: TokenLedger, batch: list[Transfer]) -> list[Event]:
-    try:
-        receipt = tokens.settle(batch)
-    except AlreadyPaid:
-        # An earlier run paid some of them and stopped before announcing it: pay the
-        # rest; those paid are announced when their day is replayed from the chain.
-        unpaid = [t for t in batch if not tokens.is_paid(t.settlement_id)]
-        log.warning("some transfers were paid before", paid=len(batch) - len(unpaid))
-        return _pay(tokens, unpaid) if unpaid else []
+def _transferred(tokens: TokenLedger, t: Transfer, receipt: Receipt) -> Event:
+    """The TokensTransferred of ``t``; id and time from the block that paid it, so an
+    announcement made again is the same event."""
     at = tokens.block_time(receipt.block_number)
-    return [new_event(TokensTransferred(
+    return new_event(TokensTransferred(
         settlement_id=t.settlement_id, delivery_day=t.delivery_day, pod_id=t.pod_id,
         kind=t.kind, payer_id=t.payer_id, payee_id=t.payee_id, amount_cents=t.amount_cents,
         tx_hash=receipt.tx_hash, block_number=receipt.block_number),
         actor=SETTLEMENT_ACTOR, occurred_at=at,
-        event_id=derived_event_id(at, "TokensTransferred", t.settlement_id)) for t in batch]
+        event_id=derived_event_id(at, "TokensTransferred", t.settlement_id))

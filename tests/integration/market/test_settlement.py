@@ -40,6 +40,14 @@ from market.domain.events import (
     SettlementMechanismCreated,
     ValidatedAward,
 )
+from market.domain.settlement import (
+    PodAccount,
+    SettledAward,
+    SettlementRules,
+    settle_pod,
+    transfers_of,
+)
+from market.processors.settlement import pay_day
 from market.store.models import DaySettlementRow, PodSettlementRow, TokenTransferRow
 from tests.builders import (
     make_baseline,
@@ -275,3 +283,32 @@ def test_the_end_of_day_kpi_report_reads_the_day(day: Day) -> None:
     assert effectiveness["value_pct"] == pytest.approx(140 / 3)
     assert effectiveness["met"] is False
     assert {kpi for kpi, _ in lines} >= {"KPI_IT_02", "KPI_IT_03"}
+
+
+def test_a_transfer_paid_but_never_announced_is_announced_from_the_chain(day: Day) -> None:
+    """A run that paid a transfer and stopped before publishing it: the next run finds
+    it paid on chain, announces it with that transaction, pays the rest, and moves no
+    token twice."""
+    other_day = date(2026, 11, 29)
+    awards = [SettledAward(request_id="REQ-9", requester_id="DSO-1", aggregator_id="AGG-1",
+                           pod_id="POD-A", mtu=40, direction="up", quantity_type="P",
+                           quantity=10.0, value_cents=25)]
+    mechanism = SettlementMechanismCreated(mechanism_id="MECH-1", aggregator_id="AGG-1",
+                                           revenue_share_pct=50, reward_cents_per_kwh=0,
+                                           penalty_pass_through_pct=100)
+    outcome = settle_pod(other_day, "POD-A", PodAccount("AGG-1", "CUST-A", "MECH-1"), awards,
+                         {40: (20.0, 5.0)}, {40: (12.0, 1.0)}, mechanism, SettlementRules())
+    transfers = transfers_of(outcome, day.settings.topic_prefix)
+    assert [(t.kind, t.amount_cents) for t in transfers] == [("payment", 20),
+                                                            ("customer_reward", 10)]
+    tokens = TokenLedger.open(day.settings)
+    before = _balances(day.settings)
+    earlier = tokens.settle(transfers[:1])  # the run that stopped before announcing it
+    events = pay_day(day.settings, day.engine, tokens, other_day, [outcome], True)
+    announced = {e.payload["settlement_id"]: e.payload for e in events
+                 if e.type == "TokensTransferred"}
+    assert set(announced) == {t.settlement_id for t in transfers}
+    assert announced[transfers[0].settlement_id]["tx_hash"] == earlier.tx_hash
+    after = _balances(day.settings)
+    assert (after["DSO-1"], after["AGG-1"], after["CUST-A"]) == (
+        before["DSO-1"] - 20, before["AGG-1"] + 10, before["CUST-A"] + 10)

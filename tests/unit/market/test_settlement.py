@@ -123,10 +123,11 @@ def test_passed_on_penalties_never_make_the_customer_pay() -> None:
 
 
 def test_settlement_ids_are_stable_and_distinct() -> None:
-    first = settlement_id(DAY, "POD-1", "payment", "DSO-1", "AGG-1")
-    assert first == settlement_id(DAY, "POD-1", "payment", "DSO-1", "AGG-1")
-    assert first != settlement_id(DAY, "POD-2", "payment", "DSO-1", "AGG-1")
-    assert first != settlement_id(date(2026, 12, 3), "POD-1", "payment", "DSO-1", "AGG-1")
+    first = settlement_id("", DAY, "POD-1", "payment", "DSO-1", "AGG-1")
+    assert first == settlement_id("", DAY, "POD-1", "payment", "DSO-1", "AGG-1")
+    assert first != settlement_id("", DAY, "POD-2", "payment", "DSO-1", "AGG-1")
+    assert first != settlement_id("", date(2026, 12, 3), "POD-1", "payment", "DSO-1", "AGG-1")
+    assert first != settlement_id("demo-1.", DAY, "POD-1", "payment", "DSO-1", "AGG-1")
     assert len(first) == 66 and first.startswith("0x")
 
 
