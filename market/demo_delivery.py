@@ -28,7 +28,12 @@ from ledger.worker_process import WorkerProcess
 from market.chain.tokens import TokenLedger
 from market.domain.calendar import delivery_mtus
 from market.kpi_report import end_of_day_report
-from market.store.models import DaySettlementRow, PodSettlementRow, TokenTransferRow
+from market.store.models import (
+    DaySettlementRow,
+    FundingRow,
+    PodSettlementRow,
+    TokenTransferRow,
+)
 from market.store.queries import latest_outcome
 
 # The delivery day runs faster than the session: from 15:40, before the evening window's
@@ -195,10 +200,13 @@ def _print_delivery(settings: Settings, engine: Engine, day: date,
     customers = sum(balances[c] for c in parties[len(OPERATORS) + len(prepared["aggregators"]):])
     click.echo(f"     {len(parties) - len(OPERATORS) - len(prepared['aggregators'])} customers "
                f"{customers / 100:>9,.2f} € in all")
-    supply, funded = tokens.total_supply(), tokens.total_funded()
-    verdict = "conserved" if supply == funded else "NOT CONSERVED"
-    click.echo(f"   total supply {supply / 100:,.2f} € = total funded {funded / 100:,.2f} €: "
-               f"tokens {verdict}")
+    with engine.connect() as conn:
+        funded_here = conn.scalar(select(func.sum(FundingRow.amount_cents))) or 0
+    held = sum(balances.values())
+    verdict = "conserved" if held == funded_here else "NOT CONSERVED"
+    click.echo(f"   wallets hold {held / 100:,.2f} € of {funded_here / 100:,.2f} € funded: tokens "
+               f"{verdict}; on the whole contract, supply {tokens.total_supply() / 100:,.2f} € "
+               f"= funded {tokens.total_funded() / 100:,.2f} €")
     click.echo("   end-of-day KPIs (Platone Annex C; `flexmarket kpis` prints them too):")
     for line in kpis:
         if line.kpi in ("KPI_IT_02", "KPI_IT_03"):

@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
-from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel
 from sqlalchemy import Connection
 
 from access_layer.api.schemas import (
@@ -43,8 +41,6 @@ from aggregator.domain.events import (
     PodUpdated,
 )
 from dso.domain.forecast import ForecastError, Sample, learn_profiles
-from ledger.catalog import EventPayload, new_event
-from ledger.envelope import Event
 from ledger.errors import Conflict, Forbidden, NotFound, Rejected
 from ledger.store.queries import utc
 from market.api.deps import (
@@ -57,6 +53,7 @@ from market.api.deps import (
     errors,
     write_responses,
 )
+from market.api.submission import accept
 from market.api.v1.schemas import SubmissionAccepted
 from market.domain.calendar import day_sessions, delivery_mtus, local_midnight
 from market.store import queries as market_queries
@@ -68,23 +65,6 @@ DayPath = Annotated[date, Path(description="the local delivery day")]
 # DSO reads reach back to the start of the previous calendar year (FR_SCD_PD_4).
 HISTORY_YEARS = 1
 MAX_READ_DAYS = 31
-
-
-def _accept(submitter: Any, response: Response, *, actor: str, key: str | None, route: str,
-            body: BaseModel, make: Any) -> SubmissionAccepted:
-    """Publish the event ``make(conn, now)`` builds (after its checks), once per key."""
-
-    def build(conn: Connection, event_id: UUID, now: datetime) -> tuple[Event,
-                                                                         SubmissionAccepted]:
-        payload: EventPayload = make(conn, now)
-        event = new_event(payload, actor=actor, occurred_at=now, event_id=event_id)
-        return event, SubmissionAccepted(code="ACCEPTED", event_id=str(event_id),
-                                         id=payload.partition_key())
-
-    written = submitter.submit(actor=actor, idempotency_key=key, route=route, body=body,
-                               build=build)
-    response.status_code = written.status
-    return written.body
 
 
 def _own_pod(conn: Connection, pod_id: str, aggregator_id: str) -> Any:
@@ -137,8 +117,8 @@ def register_pod(body: PodCreate, submitter: SubmitterDep, response: Response,
                                 code="NOT_YOUR_MECHANISM", field="settlement_mechanism_id")
         return PodRegistered(**body.model_dump())
 
-    return _accept(submitter, response, actor=body.aggregator_id, key=idempotency_key,
-                   route=f"pods:{body.pod_id}", body=body, make=make)
+    return accept(submitter, response, actor=body.aggregator_id, key=idempotency_key,
+                   route=f"pods:{body.pod_id}", body=body, payload_of=make)
 
 
 @router.put("/pods/{pod_id}", status_code=201, response_model=SubmissionAccepted,
@@ -151,8 +131,8 @@ def change_pod(pod_id: PodIdPath, body: PodChange, submitter: SubmitterDep,
         _own_pod(conn, pod_id, body.aggregator_id)
         return PodUpdated(pod_id=pod_id, **body.model_dump())
 
-    return _accept(submitter, response, actor=body.aggregator_id, key=idempotency_key,
-                   route=f"pod-change:{pod_id}", body=body, make=make)
+    return accept(submitter, response, actor=body.aggregator_id, key=idempotency_key,
+                   route=f"pod-change:{pod_id}", body=body, payload_of=make)
 
 
 @router.post("/pods/{pod_id}/unregistration", status_code=201,
@@ -166,8 +146,8 @@ def unregister_pod(pod_id: PodIdPath, body: PodUnregistration, submitter: Submit
         _own_pod(conn, pod_id, body.aggregator_id)
         return PodUnregistered(pod_id=pod_id, **body.model_dump())
 
-    return _accept(submitter, response, actor=body.aggregator_id, key=idempotency_key,
-                   route=f"pod-unregistration:{pod_id}", body=body, make=make)
+    return accept(submitter, response, actor=body.aggregator_id, key=idempotency_key,
+                   route=f"pod-unregistration:{pod_id}", body=body, payload_of=make)
 
 
 @router.put("/pods/{pod_id}/light-node", status_code=201, response_model=SubmissionAccepted,
@@ -183,8 +163,8 @@ def enrol_light_node(pod_id: PodIdPath, body: LightNodeEnrolment, submitter: Sub
         return LightNodeEnrolled(pod_id=pod_id, aggregator_id=body.aggregator_id,
                                  node_address=body.node_address.lower())
 
-    return _accept(submitter, response, actor=body.aggregator_id, key=idempotency_key,
-                   route=f"light-node:{pod_id}", body=body, make=make)
+    return accept(submitter, response, actor=body.aggregator_id, key=idempotency_key,
+                   route=f"light-node:{pod_id}", body=body, payload_of=make)
 
 
 def _check_not_delivered(day: date, now: datetime, zone: ZoneInfo) -> None:
@@ -213,8 +193,8 @@ def upload_baseline(pod_id: PodIdPath, delivery_day: DayPath, body: BaselineUplo
                                 delivery_day=delivery_day, method="uploaded",
                                 slots=tuple(body.slots))
 
-    return _accept(submitter, response, actor=body.aggregator_id, key=idempotency_key,
-                   route=f"baseline:{pod_id}:{delivery_day}", body=body, make=make)
+    return accept(submitter, response, actor=body.aggregator_id, key=idempotency_key,
+                   route=f"baseline:{pod_id}:{delivery_day}", body=body, payload_of=make)
 
 
 @router.post("/pods/{pod_id}/baselines/{delivery_day}/computation", status_code=201,
@@ -245,8 +225,8 @@ def compute_baseline(pod_id: PodIdPath, delivery_day: DayPath, body: BaselineCom
             raise Rejected(str(exc), code="BASELINE_HISTORY", field="method") from None
         return typical_profile_baseline(pod_id, body.aggregator_id, delivery_day, book, zone)
 
-    return _accept(submitter, response, actor=body.aggregator_id, key=idempotency_key,
-                   route=f"baseline:{pod_id}:{delivery_day}", body=body, make=make)
+    return accept(submitter, response, actor=body.aggregator_id, key=idempotency_key,
+                   route=f"baseline:{pod_id}:{delivery_day}", body=body, payload_of=make)
 
 
 def _history(rows: list[Any], zone: ZoneInfo) -> dict[date, list[tuple[float, float]]]:

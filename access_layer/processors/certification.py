@@ -28,7 +28,14 @@ from access_layer.domain.packets import MalformedPacket, Packet, ReadingData, pa
 from access_layer.store import queries
 from ledger.catalog import new_event
 from ledger.envelope import Event, derived_event_id
-from ledger.processors.support import publish, raw_topic, until_done, wait_until_projected
+from ledger.processors.support import (
+    ack_all,
+    batches_to_ack,
+    publish,
+    raw_topic,
+    until_done,
+    wait_until_projected,
+)
 from ledger.settings import Settings
 from ledger.topics import Topic
 
@@ -66,8 +73,8 @@ def attach(app: faust.App, settings: Settings) -> None:
 
     @app.agent(packets, name="certification")
     async def certification(stream: StreamT) -> None:
-        async for batch in stream.take_events(settings.certification_batch_size,
-                                              within=settings.projector_batch_seconds):
+        async for batch in batches_to_ack(stream, settings.certification_batch_size,
+                                          settings.projector_batch_seconds):
             arrivals = [Arrival(f"{e.message.topic}/{e.message.partition}/{e.message.offset}",
                                 datetime.fromtimestamp(e.message.timestamp, UTC),
                                 e.message.value or b"") for e in batch]
@@ -85,6 +92,7 @@ def attach(app: faust.App, settings: Settings) -> None:
             await until_done(partial(publish, setpoints, [e for e in events
                                                           if e.type == "SetpointAcknowledged"]),
                              "publish acknowledgements")
+            await ack_all(stream, batch)
 
 
 def decide(engine: Engine, memory: Memory, arrivals: list[Arrival],

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal
-from uuid import UUID
 
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,10 +12,9 @@ from sqlalchemy import Connection
 
 from aggregator.domain.events import CostStep, PodOfferTermsSet
 from aggregator.domain.offers import CostCurve
-from ledger.catalog import new_event
-from ledger.envelope import Event
 from ledger.errors import Forbidden, NotFound
 from market.api.deps import CallerDep, IdempotencyKey, SubmitterDep, write_responses
+from market.api.submission import accept
 from market.api.v1.schemas import SubmissionAccepted
 from market.store import queries
 
@@ -50,20 +48,15 @@ def set_offer_terms(aggregator_id: IdPath, pod_id: IdPath, body: OfferTerms,
     # The curve's own rules (shares rising to 1, prices not falling), named by step.
     CostCurve(tuple((s.share, s.price_eur_per_mwh) for s in body.cost_curve))
 
-    def build(conn: Connection, event_id: UUID, now: datetime) -> tuple[Event,
-                                                                         SubmissionAccepted]:
+    def payload_of(conn: Connection, now: datetime) -> PodOfferTermsSet:
         pod = queries.get_pod(conn, pod_id)
         if pod is None or not pod.active:
             raise NotFound(f"no registered PoD {pod_id}", code="UNKNOWN_POD", field="pod_id")
         if pod.aggregator_id != aggregator_id:
             raise Forbidden(f"PoD {pod_id} is another aggregator's", code="NOT_YOUR_POD",
                             field="pod_id")
-        payload = PodOfferTermsSet.model_validate({
+        return PodOfferTermsSet.model_validate({
             "pod_id": pod_id, "aggregator_id": aggregator_id, **body.model_dump()})
-        event = new_event(payload, actor=aggregator_id, occurred_at=now, event_id=event_id)
-        return event, SubmissionAccepted(code="ACCEPTED", event_id=str(event_id), id=pod_id)
 
-    written = submitter.submit(actor=aggregator_id, idempotency_key=idempotency_key,
-                               route=f"offer-terms:{pod_id}", body=body, build=build)
-    response.status_code = written.status
-    return written.body
+    return accept(submitter, response, actor=aggregator_id, key=idempotency_key,
+                  route=f"offer-terms:{pod_id}", body=body, payload_of=payload_of)

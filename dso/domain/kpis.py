@@ -9,7 +9,7 @@ it is excluded and counted, never scored as 0 % or ∞ (research digest, "Edge c
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 
 # Error ceilings, %: lower is better (Platone Annex C).
@@ -71,26 +71,55 @@ def forecast_reliability(actual: Readings, forecast: Readings) -> ForecastReliab
     Returns:
         The KPI in % with its counts; ``value_pct`` is None when no period is scored.
     """
+    def error(rl: float, fc: float) -> float | None:
+        return abs((rl - fc) / rl) if rl != 0 else None
+
+    mean = mean_of_period_means(actual, forecast, error)
+    return ForecastReliability(value_pct=mean.value_pct, periods=mean.periods,
+                               terms=mean.terms, excluded_terms=mean.excluded_terms,
+                               excluded_periods=mean.excluded_periods)
+
+
+@dataclass(frozen=True)
+class PeriodMean:
+    """(1/T) Σ_t (1/N_t) Σ_i term(i, t) · 100 and the terms and periods it left out."""
+
+    value_pct: float | None
+    periods: int
+    terms: int
+    excluded_terms: int
+    excluded_periods: int
+
+
+def mean_of_period_means(reference: Readings, other: Readings,
+                         term: Callable[[float, float], float | None]) -> PeriodMean:
+    """The Annex C shape shared by KPI_IT_02/03 and KPI_PR_04: per period the mean of
+    ``term(reference, other)`` over the reference's items, then the mean over periods, %.
+
+    The reference sets the terms. An item missing from ``other``, a non-finite value, or
+    a term that is None (it would divide by zero) is excluded and counted; a period
+    without a term left is excluded and counted, never scored as 0.
+    """
     per_period: list[float] = []
     terms = excluded_terms = excluded_periods = 0
-    for period, measured in actual.items():
-        forecast_t = forecast.get(period, {})
-        errors: list[float] = []
-        for item, rl in measured.items():
-            fc = forecast_t.get(item)
-            if fc is None or rl == 0 or not (math.isfinite(rl) and math.isfinite(fc)):
+    for period, reference_t in reference.items():
+        other_t = other.get(period, {})
+        scored: list[float] = []
+        for item, ref in reference_t.items():
+            value = other_t.get(item)
+            result = (None if value is None or not (math.isfinite(ref) and math.isfinite(value))
+                      else term(ref, value))
+            if result is None:
                 excluded_terms += 1
                 continue
-            errors.append(abs((rl - fc) / rl))
-        if not errors:
+            scored.append(result)
+        if not scored:
             excluded_periods += 1
             continue
-        terms += len(errors)
-        per_period.append(math.fsum(errors) / len(errors))
-    value = math.fsum(per_period) / len(per_period) * 100 if per_period else None
-    return ForecastReliability(value_pct=value, periods=len(per_period), terms=terms,
-                               excluded_terms=excluded_terms,
-                               excluded_periods=excluded_periods)
+        terms += len(scored)
+        per_period.append(math.fsum(scored) / len(scored))
+    value_pct = math.fsum(per_period) / len(per_period) * 100 if per_period else None
+    return PeriodMean(value_pct, len(per_period), terms, excluded_terms, excluded_periods)
 
 
 def kpi_it_02(actual: Readings, forecast: Readings) -> ForecastReliability:

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TypeVar
 
 import faust
 import structlog
+from faust.types import EventT
 from sqlalchemy import Engine, select
 
 from ledger.catalog import EventPayload, typed_payload
@@ -48,6 +49,42 @@ def event_of(value: bytes, kind: type[P]) -> tuple[Event, P] | None:
     return (event, payload) if isinstance(payload, kind) else None
 
 
+async def batches_to_ack(stream: faust.StreamT, size: int,
+                         within_s: float) -> AsyncIterator[list[EventT]]:
+    """Batches of up to ``size`` events, the last one closed ``within_s`` after its first
+    event arrived; none of them acknowledged: the caller acks a batch (``ack_all``) once
+    it is processed.
+
+    Not Faust's ``take_events``: it acknowledges a batch in a ``finally``, so a worker
+    stopped while processing one commits offsets past records it never processed, and
+    they are lost. Here a stop leaves them unacknowledged, to be read again.
+    """
+    events = stream.noack().events().__aiter__()
+    loop = asyncio.get_running_loop()
+    waiting: asyncio.Future[EventT] | None = None
+    while True:
+        batch: list[EventT] = []
+        deadline: float | None = None
+        while len(batch) < size:
+            if waiting is None:
+                waiting = asyncio.ensure_future(events.__anext__())
+            timeout = None if deadline is None else max(0.0, deadline - loop.time())
+            done, _ = await asyncio.wait({waiting}, timeout=timeout)
+            if not done:
+                break
+            batch.append(waiting.result())
+            waiting = None
+            if deadline is None:
+                deadline = loop.time() + within_s
+        yield batch
+
+
+async def ack_all(stream: faust.StreamT, batch: Iterable[EventT]) -> None:
+    """Acknowledge a processed batch, so the consumer group may commit past it."""
+    for event in batch:
+        await stream.ack(event)
+
+
 async def until_done(step: Callable[[], Awaitable[T]], what: str) -> T:
     """Retry an infrastructure step; if it keeps failing, exit without acknowledging.
 
@@ -81,16 +118,12 @@ async def wait_until_projected(settings: Settings, engine: Engine, topics: Itera
     names = [topic_name(settings, t) for t in topics]
     ends = await asyncio.to_thread(end_offsets, settings, names)
     wanted = {k: end - 1 for k, end in ends.items() if end > 0}
-    waited = 0.0
-    while True:
+
+    async def caught_up() -> bool:
         done = await asyncio.to_thread(_projected, engine, names)
-        if all(done.get(k, -1) >= last for k, last in wanted.items()):
-            return
-        await asyncio.sleep(poll_s)
-        waited += poll_s
-        if waited >= warn_every_s:
-            log.warning("still waiting for the projector", topics=names)
-            waited = 0.0
+        return all(done.get(k, -1) >= last for k, last in wanted.items())
+
+    await _poll(caught_up, "the projector", names, poll_s, warn_every_s)
 
 
 async def wait_until_consumed(settings: Settings, topic: Topic, *, poll_s: float = 0.2,
@@ -99,15 +132,22 @@ async def wait_until_consumed(settings: Settings, topic: Topic, *, poll_s: float
     ``topic``: what arrived before this moment has been processed."""
     name = topic_name(settings, topic)
     ends = await asyncio.to_thread(end_offsets, settings, [name])
-    waited = 0.0
-    while True:
+
+    async def caught_up() -> bool:
         done = await asyncio.to_thread(committed_offsets, settings, settings.app_id, [name])
-        if all(done.get(k, 0) >= end for k, end in ends.items()):
-            return
+        return all(done.get(k, 0) >= end for k, end in ends.items())
+
+    await _poll(caught_up, "the consumers", [name], poll_s, warn_every_s)
+
+
+async def _poll(caught_up: Callable[[], Awaitable[bool]], who: str, topics: list[str],
+                poll_s: float, warn_every_s: float) -> None:
+    waited = 0.0
+    while not await caught_up():
         await asyncio.sleep(poll_s)
         waited += poll_s
         if waited >= warn_every_s:
-            log.warning("still waiting for the consumers of a topic", topic=name)
+            log.warning(f"still waiting for {who}", topics=topics)
             waited = 0.0
 
 

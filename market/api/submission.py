@@ -17,12 +17,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from fastapi import Response
 from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, insert
 from sqlalchemy.exc import IntegrityError
 from uuid6 import uuid7
 
 from ledger.canonical import canonical_json, keccak_hex
+from ledger.catalog import EventPayload, new_event
 from ledger.envelope import Event, derived_event_id
 from ledger.errors import Rejected
 from ledger.producer import EventProducer
@@ -110,3 +112,24 @@ def _repeat(seen: Any, fingerprint: str) -> Written:
 
 
 
+
+
+def accept(submitter: Submitter, response: Response, *, actor: str, key: str | None,
+           route: str, body: BaseModel,
+           payload_of: Callable[[Connection, datetime], EventPayload]) -> SubmissionAccepted:
+    """Publish the one event ``payload_of`` makes (after checking its rules against the
+    read models, raising a FlexmarketError when one is broken), once per key; sets the
+    response's status (201, or 200 for a repeated key). For writes that are not about a
+    session: the answer names what the event is about (its partition key)."""
+
+    def build(conn: Connection, event_id: UUID, now: datetime) -> tuple[Event,
+                                                                         SubmissionAccepted]:
+        payload = payload_of(conn, now)
+        event = new_event(payload, actor=actor, occurred_at=now, event_id=event_id)
+        return event, SubmissionAccepted(code="ACCEPTED", event_id=str(event_id),
+                                         id=payload.partition_key())
+
+    written = submitter.submit(actor=actor, idempotency_key=key, route=route, body=body,
+                               build=build)
+    response.status_code = written.status
+    return written.body

@@ -42,8 +42,10 @@ def funding_key(funding_id: str) -> bytes:
 class TokenLedger:
     """The FlexToken of the configured chain, written by the market's operator account."""
 
-    def __init__(self, w3: Web3, address: str, from_block: int = 0) -> None:
+    def __init__(self, w3: Web3, address: str, from_block: int = 0,
+                 namespace: str = "") -> None:
         self.w3 = w3
+        self.namespace = namespace  # of the wallets (see ``wallet_address``)
         self.token: Contract = contract(w3, "FlexToken", address)
         self.sender = w3.eth.accounts[0]
         self.from_block = from_block  # the deployment's block: no log of ours is older
@@ -56,11 +58,16 @@ class TokenLedger:
             ChainError: the chain does not answer or has no deployment.
         """
         w3, deployment = open_chain(settings)
-        return cls(w3, deployment.addresses["FlexToken"], deployment.block_number)
+        return cls(w3, deployment.addresses["FlexToken"], deployment.block_number,
+                   settings.topic_prefix)
+
+    def wallet(self, participant_id: str) -> str:
+        """The address of ``participant_id``'s wallet in this deployment."""
+        return wallet_address(participant_id, self.namespace)
 
     def balance(self, participant_id: str) -> int:
         """``participant_id``'s balance, cents."""
-        return int(self.token.functions.balanceOf(wallet_address(participant_id)).call())
+        return int(self.token.functions.balanceOf(self.wallet(participant_id)).call())
 
     def balances(self, participant_ids: Iterable[str]) -> dict[str, int]:
         return {p: self.balance(p) for p in sorted(set(participant_ids))}
@@ -80,7 +87,7 @@ class TokenLedger:
         key = funding_key(funding_id)
         if self.token.functions.funded(key).call():
             return None
-        tx = self.token.functions.fund(wallet_address(operator_id), amount_cents,
+        tx = self.token.functions.fund(self.wallet(operator_id), amount_cents,
                                        key).transact({"from": self.sender})
         return self._receipt(tx, "funding")
 
@@ -91,8 +98,8 @@ class TokenLedger:
             AlreadyPaid: one of them was paid before; nothing of this batch was paid.
             ChainError: another revert (a balance that fell short).
         """
-        payments = [(bytes.fromhex(t.settlement_id[2:]), wallet_address(t.payer_id),
-                     wallet_address(t.payee_id), t.amount_cents) for t in transfers]
+        payments = [(bytes.fromhex(t.settlement_id[2:]), self.wallet(t.payer_id),
+                     self.wallet(t.payee_id), t.amount_cents) for t in transfers]
         try:
             tx = self.token.functions.settleMany(payments).transact({"from": self.sender})
         except ContractLogicError as exc:

@@ -16,7 +16,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Generic, Literal, TypeVar
 
-from dso.domain.kpis import KPI_IT_02_TARGET_PCT, KPI_IT_03_TARGET_PCT, KpiError
+from dso.domain.kpis import (
+    KPI_IT_02_TARGET_PCT,
+    KPI_IT_03_TARGET_PCT,
+    KpiError,
+    mean_of_period_means,
+)
 
 __all__ = [
     "KPI_IT_01_TARGET_PCT",
@@ -366,26 +371,12 @@ def kpi_pr_04(provided: Quantities, setpoint: Quantities) -> FlexibilityEffectiv
     Returns:
         The KPI in % with its counts; ``value_pct`` is None when no period is scored.
     """
-    per_period: list[float] = []
-    terms = excluded_terms = excluded_periods = 0
-    for period, requested in setpoint.items():
-        provided_t = provided.get(period, {})
-        ratios: list[float] = []
-        for resource, target in requested.items():
-            quantity = provided_t.get(resource)
-            if quantity is None or target == 0 or not _finite(quantity, target):
-                excluded_terms += 1
-                continue
-            ratios.append(abs(quantity) / abs(target))
-        if not ratios:
-            excluded_periods += 1
-            continue
-        terms += len(ratios)
-        per_period.append(math.fsum(ratios) / len(ratios))
-    value = math.fsum(per_period) / len(per_period) * 100 if per_period else None
-    return FlexibilityEffectiveness(value_pct=value, periods=len(per_period), terms=terms,
-                                    excluded_terms=excluded_terms,
-                                    excluded_periods=excluded_periods)
+    mean = mean_of_period_means(setpoint, provided,
+                                lambda target, quantity: abs(quantity) / abs(target)
+                                if target != 0 else None)
+    return FlexibilityEffectiveness(value_pct=mean.value_pct, periods=mean.periods,
+                                    terms=mean.terms, excluded_terms=mean.excluded_terms,
+                                    excluded_periods=mean.excluded_periods)
 
 
 def within_penalty_band(ratio: float, band: float = PENALTY_BAND) -> bool:

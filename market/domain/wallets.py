@@ -14,7 +14,9 @@ from eth_utils import to_checksum_address
 from ledger.canonical import keccak256
 
 
-def wallet_address(participant_id: str) -> str:
-    """The checksummed address of ``participant_id``'s wallet."""
-    return to_checksum_address(keccak256(b"flexmarket-wallet\x1f"
-                                         + participant_id.encode())[12:])
+def wallet_address(participant_id: str, namespace: str = "") -> str:
+    """The checksummed address of ``participant_id``'s wallet; ``namespace`` tells apart
+    deployments that share a token contract (their topic prefix), "" for a deployment of
+    its own."""
+    prefix = b"flexmarket-wallet\x1f" + (namespace.encode() + b"\x1f" if namespace else b"")
+    return to_checksum_address(keccak256(prefix + participant_id.encode())[12:])

@@ -8,14 +8,11 @@ import csv
 import io
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
-from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
-from ledger.catalog import new_event
-from ledger.envelope import Event
 from ledger.errors import Conflict, Forbidden
 from ledger.store.queries import utc
 from market.api.deps import (
@@ -27,6 +24,7 @@ from market.api.deps import (
     errors,
     write_responses,
 )
+from market.api.submission import accept
 from market.api.v1.schemas import SubmissionAccepted
 from market.chain.tokens import TokenLedger
 from market.domain.events import (
@@ -35,7 +33,6 @@ from market.domain.events import (
     ParticipantId,
     SettlementMechanismCreated,
 )
-from market.domain.wallets import wallet_address
 from market.store import settlement_queries
 
 router = APIRouter(tags=["settlement"])
@@ -118,21 +115,6 @@ class WalletPublic(BaseModel):
     transfers: list[TransferPublic]
 
 
-def _accept(submitter: Any, response: Response, actor: str, key: str | None, route: str,
-            body: BaseModel, payload_of: Any) -> SubmissionAccepted:
-    def build(conn: Connection, event_id: UUID, now: datetime) -> tuple[Event,
-                                                                         SubmissionAccepted]:
-        payload = payload_of(conn)
-        event = new_event(payload, actor=actor, occurred_at=now, event_id=event_id)
-        return event, SubmissionAccepted(code="ACCEPTED", event_id=str(event_id),
-                                         id=payload.partition_key())
-
-    written = submitter.submit(actor=actor, idempotency_key=key, route=route, body=body,
-                               build=build)
-    response.status_code = written.status
-    return written.body
-
-
 @router.post("/v1/settlement-mechanisms", status_code=201, response_model=SubmissionAccepted,
              responses=write_responses(409))
 def create_mechanism(body: MechanismCreate, submitter: SubmitterDep, response: Response,
@@ -140,14 +122,14 @@ def create_mechanism(body: MechanismCreate, submitter: SubmitterDep, response: R
     """FR_MP_SET_1: create a settlement mechanism; PoDs registered with its id are
     settled with their customers under it. Ids are first come, first served."""
 
-    def payload_of(conn: Connection) -> SettlementMechanismCreated:
+    def payload_of(conn: Connection, now: datetime) -> SettlementMechanismCreated:
         if settlement_queries.get_mechanism(conn, body.mechanism_id) is not None:
             raise Conflict(f"mechanism {body.mechanism_id} exists", code="MECHANISM_EXISTS",
                            field="mechanism_id")
         return SettlementMechanismCreated(**body.model_dump())
 
-    return _accept(submitter, response, body.aggregator_id, idempotency_key,
-                   f"mechanism:{body.mechanism_id}", body, payload_of)
+    return accept(submitter, response, actor=body.aggregator_id, key=idempotency_key,
+                  route=f"mechanism:{body.mechanism_id}", body=body, payload_of=payload_of)
 
 
 @router.get("/v1/settlement-mechanisms", response_model=MechanismPage,
@@ -171,14 +153,14 @@ def fund(body: FundingCreate, caller: CallerDep, submitter: SubmitterDep, respon
         raise Forbidden("an operator funds only its own wallet", code="NOT_YOUR_WALLET",
                         field="operator_id")
 
-    def payload_of(conn: Connection) -> OperatorFunded:
+    def payload_of(conn: Connection, now: datetime) -> OperatorFunded:
         if settlement_queries.get_funding(conn, body.funding_id) is not None:
             raise Conflict(f"funding {body.funding_id} was recorded before",
                            code="FUNDING_EXISTS", field="funding_id")
         return OperatorFunded(**body.model_dump())
 
-    return _accept(submitter, response, body.operator_id, idempotency_key,
-                   f"funding:{body.funding_id}", body, payload_of)
+    return accept(submitter, response, actor=body.operator_id, key=idempotency_key,
+                  route=f"funding:{body.funding_id}", body=body, payload_of=payload_of)
 
 
 def period_days(day: date, period: Literal["day", "week", "month"]) -> tuple[date, date]:
@@ -243,10 +225,11 @@ def get_wallet(participant_id: ParticipantPath, caller: CallerDep, conn: DbConne
         raise Forbidden("a wallet is readable by its owner only", code="NOT_YOUR_WALLET",
                         field="participant_id")
     # An unreachable chain is a ChainError: the app answers 503, never 500.
-    balance = TokenLedger.open(settings).balance(participant_id)
+    tokens = TokenLedger.open(settings)
+    balance = tokens.balance(participant_id)
     transfers = [TransferPublic(**{k: getattr(r, k) for k in TransferPublic.model_fields
                                    if k != "transferred_at"},
                                 transferred_at=utc(r.transferred_at))
                  for r in settlement_queries.transfers_of(conn, participant_id)]
-    return WalletPublic(participant_id=participant_id, address=wallet_address(participant_id),
+    return WalletPublic(participant_id=participant_id, address=tokens.wallet(participant_id),
                         balance_cents=balance, transfers=transfers)

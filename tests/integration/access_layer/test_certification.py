@@ -112,3 +112,33 @@ def _projected(settings: Settings, market: Market) -> bool:
     with market.engine.connect() as conn:
         done = {(r.topic, r.partition): r.offset for r in conn.execute(select(ProjectorOffset))}
     return all(done.get(k, -1) >= end - 1 for k, end in ends.items() if end)
+
+
+def test_a_worker_stopped_mid_batch_loses_no_packet(stack: Settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Stopping the worker while it certifies leaves the batch in hand unacknowledged:
+    the next worker answers every packet, none twice."""
+    pods = [f"POD-{i:06d}" for i in range(1, 5)]
+    with running_market(stack, tmp_path, processors="projector,certification",
+                        certification_batch_size=500) as market:
+        nodes = {pod: LightNode.from_seed(f"stop-{pod}") for pod in pods}
+        publish(market.settings, [new_event(LightNodeEnrolled(
+            pod_id=pod, aggregator_id="AGG-2" if pod == "POD-000004" else "AGG-1",
+            node_address=node.address), actor="AGG-1") for pod, node in nodes.items()])
+        packets = [encode_packet(_reading(nodes[pod], pod, AT + timedelta(minutes=15 * q)))
+                   for q in range(1500) for pod in pods]
+        send_packets(market.settings, packets)
+        answered = select(func.count()).select_from(EventRow).where(
+            EventRow.type == "MeterReadingCertified")
+
+        def some() -> bool:
+            with market.engine.connect() as conn:
+                return (conn.scalar(answered) or 0) >= 500
+
+        market.worker.wait_until(some, what="the first readings", timeout_s=120)
+    # The harness stopped that worker; another with the same group takes over.
+    with WorkerProcess(market.settings, tmp_path / "again.log") as worker:
+        market.worker = worker
+        market.wait_until(answered, len(packets), "every packet answered", timeout_s=240)
+    with market.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(MeterReadingRow)) == len(packets)
+        assert conn.scalar(select(func.count()).select_from(RejectedPacketRow)) == 0
