@@ -3,6 +3,7 @@ load of PoD registrations, and waiting on a worker."""
 
 from __future__ import annotations
 
+import atexit
 import uuid
 
 from aggregator.domain.events import GridLocation, MaxFlexibility, PodRegistered
@@ -29,11 +30,20 @@ def bench_settings(*, chain: bool = False) -> Settings:
         Anvil(base).start()
     run = uuid.uuid4().hex[:8]
     settings = base.model_copy(update={
-        "database_url": base.database_url or base.postgres_url,
+        "database_url": base.database_url or _own_database(base, f"bench_{run}"),
         "topic_prefix": f"bench{run}.", "app_id": f"bench-{run}",
         "processors": LEDGER_PROCESSORS})
     ensure_topics(settings)
     return settings
+
+
+def _own_database(settings: Settings, name: str) -> str:
+    """A PostgreSQL database of this run's own on the stack, dropped when it ends: the
+    read models a benchmark fills never mix with the demo's or another run's."""
+    postgres = Postgres(settings)
+    postgres.psql(f"CREATE DATABASE {name} OWNER flexmarket")
+    atexit.register(postgres.psql, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    return settings.postgres_url.rsplit("/", 1)[0] + f"/{name}"
 
 
 def pod_registrations(n: int, run: str) -> list[Event]:

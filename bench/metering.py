@@ -15,20 +15,18 @@ import json
 import time
 import uuid
 from contextlib import ExitStack
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, insert, text
 
 from access_layer.domain.events import LightNodeEnrolled
-from access_layer.domain.light_node import LightNode
-from access_layer.domain.packets import encode_packet
 from access_layer.ingest import packet_pod, send_packets
+from access_layer.simulator import SimulatedNode, node_for, simulate_day
 from access_layer.store.models import MeterReadingRow
 from aggregator.store.models import BaselineRow
 from bench._common import bench_settings, pod_registrations
 from bench.ledger_throughput import ROME_EVENTS_PER_S, kafka_raw
-from deploy.stack.postgres import Postgres
 from ledger.catalog import new_event
 from ledger.chain import ensure_deployed
 from ledger.producer import EventProducer
@@ -51,9 +49,8 @@ def _count(engine, table: str, like: str) -> int:  # type: ignore[no-untyped-def
                             {"p": like}).scalar_one()
 
 
-def certification(settings: Settings, pods: int, quarters: int,
-                  split: bool) -> dict[str, float]:
-    """Packets of ``pods`` enrolled PoDs over ``quarters`` quarter-hours, certified.
+def certification(settings: Settings, pods: int, split: bool) -> dict[str, float]:
+    """A simulated day of readings of ``pods`` enrolled PoDs' light nodes, certified.
 
     With ``split``, the blockchain access layer runs in a worker of its own (its own
     consumer group), beside the projector's, as a deployment scales it; else one worker
@@ -67,15 +64,13 @@ def certification(settings: Settings, pods: int, quarters: int,
     upgrade(settings.read_model_url)
     engine = create_engine(settings.read_model_url)
     registrations = pod_registrations(pods, run)
-    nodes = [LightNode.from_seed(f"{run}-{i}") for i in range(pods)]
-    enrolments = [new_event(LightNodeEnrolled(pod_id=e.key, aggregator_id="AGG-1",
-                                              node_address=n.address), actor="AGG-1")
-                  for e, n in zip(registrations, nodes, strict=True)]
-    start_at = datetime(2026, 11, 30, tzinfo=UTC)
-    print(f"  signing {pods * quarters:,} packets …", flush=True)
-    packets = [encode_packet(node.reading_packet(e.key, start_at + q * timedelta(minutes=15),
-                                                 1.2, 0.3, 0.3, 900))
-               for q in range(quarters) for e, node in zip(registrations, nodes, strict=True)]
+    nodes = [SimulatedNode(e.key, node_for(e.key, run)) for e in registrations]
+    enrolments = [new_event(LightNodeEnrolled(pod_id=n.pod_id, aggregator_id="AGG-1",
+                                              node_address=n.node.address), actor="AGG-1")
+                  for n in nodes]
+    print(f"  the simulator signs a day of readings of {pods:,} light nodes (1-minute "
+          "samples) …", flush=True)
+    packets = list(simulate_day(nodes, DAY, ZoneInfo(settings.time_zone), seed=1))
     logs = settings.var_dir / "log"
     with ExitStack() as stack:
         worker = stack.enter_context(WorkerProcess(together, logs / "bench-metering.log"))
@@ -151,27 +146,19 @@ def _fill_day(settings: Settings, pods: int, run: str) -> None:
 def settlement(settings: Settings, pods: int) -> dict[str, float]:
     """Settle and pay one day of ``pods`` awarded PoDs on the stack's anvil."""
     run = uuid.uuid4().hex[:8]
-    # A PostgreSQL database of its own: the day's read models hold this run's PoDs only.
-    postgres, name = Postgres(settings), f"bench_settlement_{run}"
-    postgres.psql(f"CREATE DATABASE {name} OWNER flexmarket")
-    try:
-        settings = settings.model_copy(update={
-            "database_url": settings.postgres_url.rsplit("/", 1)[0] + f"/{name}"})
-        upgrade(settings.read_model_url)
-        print(f"  writing one day of {pods:,} awarded PoDs into the read models …", flush=True)
-        _fill_day(settings, pods, run)
-        ensure_deployed(settings)
-        tokens = TokenLedger.open(settings)
-        tokens.fund("DSO-BENCH", pods * 100_000, f"bench-{run}")
-        engine = create_engine(settings.read_model_url)
-        start = time.perf_counter()
-        outcomes = settle_day(settings, engine, DAY, datetime.now(UTC))
-        computed_s = time.perf_counter() - start
-        paid = pay_day(settings, engine, tokens, DAY, outcomes.settled, True)
-        total_s = time.perf_counter() - start
-        engine.dispose()
-    finally:
-        postgres.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    upgrade(settings.read_model_url)
+    print(f"  writing one day of {pods:,} awarded PoDs into the read models …", flush=True)
+    _fill_day(settings, pods, run)
+    ensure_deployed(settings)
+    tokens = TokenLedger.open(settings)
+    tokens.fund("DSO-BENCH", pods * 100_000, f"bench-{run}")
+    engine = create_engine(settings.read_model_url)
+    start = time.perf_counter()
+    outcomes = settle_day(settings, engine, DAY, datetime.now(UTC))
+    computed_s = time.perf_counter() - start
+    paid = pay_day(settings, engine, tokens, DAY, outcomes.settled, True)
+    total_s = time.perf_counter() - start
+    engine.dispose()
     transfers = sum(1 for e in paid if e.type == "TokensTransferred")
     txs = len({e.payload["tx_hash"] for e in paid if e.type == "TokensTransferred"})
     return {"pods": len(outcomes.settled), "compute_s": computed_s, "settlement_s": total_s,
@@ -180,17 +167,17 @@ def settlement(settings: Settings, pods: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--pods", type=int, default=2_000, help="PoDs sending readings")
-    parser.add_argument("--quarters", type=int, default=26, help="quarter-hours per PoD")
+    parser.add_argument("--pods", type=int, default=500,
+                        help="light nodes sending a day of readings each")
     parser.add_argument("--settle-pods", type=int, default=10_000)
     args = parser.parse_args()
     settings = bench_settings(chain=True)
-    print(f"metering: {args.pods:,} light nodes × {args.quarters} quarter-hours, "
+    print(f"metering: {args.pods:,} light nodes × one day of quarter-hours, "
           f"{settings.topic_partitions} partitions, read models on PostgreSQL")
     print("  the access layer in a worker of its own, beside the projector's:")
-    cert = certification(settings, args.pods, args.quarters, split=True)
+    cert = certification(settings, args.pods, split=True)
     print("  one worker running both:")
-    single = certification(settings, args.pods, args.quarters, split=False)
+    single = certification(settings, args.pods, split=False)
     raw = kafka_raw(settings, [(packet_pod(p) or b"", p) for p in cert["sample"]])
     print(f"settlement: one day of {args.settle_pods:,} PoDs on anvil")
     settled = settlement(settings, args.settle_pods) if args.settle_pods else {

@@ -78,8 +78,10 @@ def attach(app: faust.App, settings: Settings) -> None:
             log.info("readings missing", quarter_hours=len(missing))
             await until_done(partial(wait_until_projected, settings, engine,
                                      [Topic.READINGS]), "wait for missing readings")
+        # Only days the missing readings were published for: up to ``until``, not to
+        # now, which may be later if the waits above took a while.
         closed = await until_done(partial(asyncio.to_thread, _closed_days, engine, zone,
-                                          clock.now(), grace), "close metering days")
+                                          until, grace), "close metering days")
         if closed:
             await until_done(partial(publish, readings, closed), "publish daily bundles")
             for event in closed:
@@ -99,7 +101,7 @@ def _missing(engine: Engine, since: datetime, until: datetime) -> list[Event]:
             for m in missing_readings(nodes, since, until, published)]
 
 
-def _closed_days(engine: Engine, zone: ZoneInfo, now: datetime,
+def _closed_days(engine: Engine, zone: ZoneInfo, until: datetime,
                  grace: timedelta) -> list[Event]:
     with engine.connect() as conn:
         nodes: dict[str, Any] = queries.enrolled_nodes(conn)
@@ -107,7 +109,8 @@ def _closed_days(engine: Engine, zone: ZoneInfo, now: datetime,
             return []
         first = min(utc(n.enrolled_at) for n in nodes.values()).astimezone(zone).date()
         events = []
-        for day in days_to_close(first, queries.last_closed_day(conn), now, grace, zone):
+        for day in days_to_close(first, queries.last_closed_day(conn), until, timedelta(0),
+                                 zone):
             end = day_end(day, zone)
             start = day_end(day - timedelta(days=1), zone)
             certified, missing, rejected = queries.day_counts(conn, start, end)
