@@ -171,7 +171,8 @@ def pay_day(settings: Settings, engine: Engine, tokens: TokenLedger, day: date,
             for start in range(0, len(plan.payable), size):
                 batch = plan.payable[start:start + size]
                 receipt = tokens.settle(batch)
-                events += [_transferred(tokens, t, receipt) for t in batch]
+                at = tokens.block_time(receipt.block_number)
+                events += [_transferred(t, receipt, at) for t in batch]
             break
         except AlreadyPaid:
             done = {e.payload["settlement_id"] for e in events}
@@ -180,8 +181,9 @@ def pay_day(settings: Settings, engine: Engine, tokens: TokenLedger, day: date,
             if not earlier:
                 raise ChainError("the chain refused a settlement id it has not paid") from None
             log.warning("transfers paid by an earlier run; announcing them", paid=len(earlier))
-            events += [_transferred(tokens, t, tokens.receipt_of(t.settlement_id))
-                       for t in earlier]
+            for t in earlier:
+                receipt = tokens.receipt_of(t.settlement_id)
+                events.append(_transferred(t, receipt, tokens.block_time(receipt.block_number)))
             due = [t for t in due if t.settlement_id not in done | {e.settlement_id
                                                                      for e in earlier}]
     transfers = [e for e in events if e.type == "TokensTransferred"]
@@ -203,10 +205,9 @@ def pay_day(settings: Settings, engine: Engine, tokens: TokenLedger, day: date,
     return events
 
 
-def _transferred(tokens: TokenLedger, t: Transfer, receipt: Receipt) -> Event:
-    """The TokensTransferred of ``t``; id and time from the block that paid it, so an
-    announcement made again is the same event."""
-    at = tokens.block_time(receipt.block_number)
+def _transferred(t: Transfer, receipt: Receipt, at: datetime) -> Event:
+    """The TokensTransferred of ``t``; id and time (``at``) from the block that paid it,
+    so an announcement made again is the same event."""
     return new_event(TokensTransferred(
         settlement_id=t.settlement_id, delivery_day=t.delivery_day, pod_id=t.pod_id,
         kind=t.kind, payer_id=t.payer_id, payee_id=t.payee_id, amount_cents=t.amount_cents,
