@@ -19,7 +19,7 @@ from functools import partial
 
 import faust
 import structlog
-from faust.types import StreamT
+from faust.types import EventT, StreamT
 from sqlalchemy import Engine, create_engine
 
 from access_layer.domain.certification import certify, rejection_of_malformed
@@ -29,8 +29,7 @@ from access_layer.store import queries
 from ledger.catalog import new_event
 from ledger.envelope import Event, derived_event_id
 from ledger.processors.support import (
-    ack_all,
-    batches_to_ack,
+    completed,
     publish,
     raw_topic,
     until_done,
@@ -73,26 +72,28 @@ def attach(app: faust.App, settings: Settings) -> None:
 
     @app.agent(packets, name="certification")
     async def certification(stream: StreamT) -> None:
-        async for batch in batches_to_ack(stream, settings.certification_batch_size,
-                                          settings.projector_batch_seconds):
-            arrivals = [Arrival(f"{e.message.topic}/{e.message.partition}/{e.message.offset}",
-                                datetime.fromtimestamp(e.message.timestamp, UTC),
-                                e.message.value or b"") for e in batch]
-            if not started or len(memory.certified) > REMEMBERED:
-                # What was certified before is in the read models once they caught up.
-                await until_done(partial(wait_until_projected, settings, engine,
-                                         [Topic.READINGS, Topic.REGISTRY]), "catch up")
-                memory.certified.clear()
-                started.append(True)
-            events = await until_done(partial(asyncio.to_thread, decide, engine, memory,
-                                              arrivals, settings), "certify packets")
-            await until_done(partial(publish, readings, [e for e in events
-                                                         if e.type != "SetpointAcknowledged"]),
-                             "publish readings")
-            await until_done(partial(publish, setpoints, [e for e in events
-                                                          if e.type == "SetpointAcknowledged"]),
-                             "publish acknowledgements")
-            await ack_all(stream, batch)
+        async for batch in stream.take_events(settings.certification_batch_size,
+                                              within=settings.projector_batch_seconds):
+            await completed(_certify(batch))
+
+    async def _certify(batch: list[EventT]) -> None:
+        arrivals = [Arrival(f"{e.message.topic}/{e.message.partition}/{e.message.offset}",
+                            datetime.fromtimestamp(e.message.timestamp, UTC),
+                            e.message.value or b"") for e in batch]
+        if not started or len(memory.certified) > REMEMBERED:
+            # What was certified before is in the read models once they caught up.
+            await until_done(partial(wait_until_projected, settings, engine,
+                                     [Topic.READINGS, Topic.REGISTRY]), "catch up")
+            memory.certified.clear()
+            started.append(True)
+        events = await until_done(partial(asyncio.to_thread, decide, engine, memory,
+                                          arrivals, settings), "certify packets")
+        await until_done(partial(publish, readings, [e for e in events
+                                                     if e.type != "SetpointAcknowledged"]),
+                         "publish readings")
+        await until_done(partial(publish, setpoints, [e for e in events
+                                                      if e.type == "SetpointAcknowledged"]),
+                         "publish acknowledgements")
 
 
 def decide(engine: Engine, memory: Memory, arrivals: list[Arrival],

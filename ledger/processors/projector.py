@@ -9,7 +9,7 @@ import faust
 import structlog
 from faust.types import EventT
 
-from ledger.processors.support import ack_all, batches_to_ack, until_done
+from ledger.processors.support import completed, until_done
 from ledger.projection import DeadLetter, Projected, Record, project
 from ledger.settings import Settings
 from ledger.store.writer import ReadModelWriter, make_async_engine
@@ -28,12 +28,11 @@ def attach(app: faust.App, settings: Settings) -> None:
 
     @app.agent(sources, name="projector")
     async def projector(stream: faust.StreamT) -> None:
-        async for batch in batches_to_ack(stream, settings.projector_batch_size,
-                                          settings.projector_batch_seconds):
+        async for batch in stream.take_events(settings.projector_batch_size,
+                                              within=settings.projector_batch_seconds):
             items = [project(_record(event)) for event in batch]
-            await until_done(partial(_write, items, writer, dead_letters), "projector write")
-            await ack_all(stream, batch)
-
+            await completed(until_done(partial(_write, items, writer, dead_letters),
+                                       "projector write"))
 
 async def _write(items: Sequence[Projected | DeadLetter], writer: ReadModelWriter,
                  dead_letters: faust.TopicT) -> None:

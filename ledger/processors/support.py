@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TypeVar
 
 import faust
 import structlog
-from faust.types import EventT
 from sqlalchemy import Engine, select
 
 from ledger.catalog import EventPayload, typed_payload
@@ -49,40 +48,19 @@ def event_of(value: bytes, kind: type[P]) -> tuple[Event, P] | None:
     return (event, payload) if isinstance(payload, kind) else None
 
 
-async def batches_to_ack(stream: faust.StreamT, size: int,
-                         within_s: float) -> AsyncIterator[list[EventT]]:
-    """Batches of up to ``size`` events, the last one closed ``within_s`` after its first
-    event arrived; none of them acknowledged: the caller acks a batch (``ack_all``) once
-    it is processed.
+async def completed(step: Awaitable[T]) -> T:
+    """Run ``step`` to its end even if the agent is stopped meanwhile.
 
-    Not Faust's ``take_events``: it acknowledges a batch in a ``finally``, so a worker
-    stopped while processing one commits offsets past records it never processed, and
-    they are lost. Here a stop leaves them unacknowledged, to be read again.
+    Faust's ``take_events`` acknowledges the batch in hand in a ``finally`` when its agent
+    stops: a batch whose processing was cut short there would be committed unprocessed,
+    and lost. The stop waits for the batch instead, then goes on.
     """
-    events = stream.noack().events().__aiter__()
-    loop = asyncio.get_running_loop()
-    waiting: asyncio.Future[EventT] | None = None
-    while True:
-        batch: list[EventT] = []
-        deadline: float | None = None
-        while len(batch) < size:
-            if waiting is None:
-                waiting = asyncio.ensure_future(events.__anext__())
-            timeout = None if deadline is None else max(0.0, deadline - loop.time())
-            done, _ = await asyncio.wait({waiting}, timeout=timeout)
-            if not done:
-                break
-            batch.append(waiting.result())
-            waiting = None
-            if deadline is None:
-                deadline = loop.time() + within_s
-        yield batch
-
-
-async def ack_all(stream: faust.StreamT, batch: Iterable[EventT]) -> None:
-    """Acknowledge a processed batch, so the consumer group may commit past it."""
-    for event in batch:
-        await stream.ack(event)
+    task = asyncio.ensure_future(step)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise
 
 
 async def until_done(step: Callable[[], Awaitable[T]], what: str) -> T:
