@@ -95,8 +95,18 @@ class ByDirection(Generic[ResultT]):
     down: ResultT
 
 
+class _Floor:
+    """A KPI whose target is a floor: met when its value reaches it."""
+
+    value_pct: float | None
+
+    def meets(self, target_pct: float) -> bool | None:
+        """Whether the value reaches the floor ``target_pct`` (%); None if unscored."""
+        return None if self.value_pct is None else self.value_pct >= target_pct
+
+
 @dataclass(frozen=True)
-class ParticipationRate:
+class ParticipationRate(_Floor):
     """A participant share (KPI_PR_01 or KPI_PR_02) and the counts it rests on.
 
     Attributes:
@@ -112,13 +122,10 @@ class ParticipationRate:
     denominator: int
     excluded: int
 
-    def meets(self, target_pct: float) -> bool | None:
-        """Whether the share reaches the floor ``target_pct`` (%); None if unscored."""
-        return None if self.value_pct is None else self.value_pct >= target_pct
 
 
 @dataclass(frozen=True)
-class FlexibilityAvailability:
+class FlexibilityAvailability(_Floor):
     """KPI_PR_03 in one direction and what it rests on.
 
     Attributes:
@@ -140,13 +147,10 @@ class FlexibilityAvailability:
     excluded_terms: int
     excluded_periods: int
 
-    def meets(self, target_pct: float) -> bool | None:
-        """Whether the share reaches the floor ``target_pct`` (%); None if unscored."""
-        return None if self.value_pct is None else self.value_pct >= target_pct
 
 
 @dataclass(frozen=True)
-class FlexibilityEffectiveness:
+class FlexibilityEffectiveness(_Floor):
     """KPI_PR_04 and what it rests on.
 
     Attributes:
@@ -166,13 +170,10 @@ class FlexibilityEffectiveness:
     excluded_terms: int
     excluded_periods: int
 
-    def meets(self, target_pct: float) -> bool | None:
-        """Whether delivery reaches the floor ``target_pct`` (%); None if unscored."""
-        return None if self.value_pct is None else self.value_pct >= target_pct
 
 
 @dataclass(frozen=True)
-class MarketLiquidity:
+class MarketLiquidity(_Floor):
     """KPI_IT_01 in one direction and what it rests on.
 
     Attributes:
@@ -194,9 +195,6 @@ class MarketLiquidity:
     excluded_terms: int
     excluded_periods: int
 
-    def meets(self, target_pct: float) -> bool | None:
-        """Whether liquidity reaches the floor ``target_pct`` (%); None if unscored."""
-        return None if self.value_pct is None else self.value_pct >= target_pct
 
 
 def _participation(numerator: int, denominator: int, names: tuple[str, str]
