@@ -8,7 +8,6 @@ times from the session's opening, so offering a session again repeats the same e
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from functools import partial
 from typing import Any
@@ -16,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 import faust
 import structlog
-from faust.types import StreamT
 from sqlalchemy import Engine, create_engine, select
 
 from aggregator.domain.baselines import AggregatorError
@@ -26,7 +24,7 @@ from aggregator.store.models import BaselineRow, OfferTermsRow
 from ledger.catalog import new_event
 from ledger.envelope import Event, derived_event_id
 from ledger.errors import FlexmarketError
-from ledger.processors.support import event_of, publish, raw_topic, until_done, wait_until_projected
+from ledger.processors.support import answer_each
 from ledger.settings import Settings
 from ledger.store.models import PodRow
 from ledger.topics import Topic
@@ -41,22 +39,9 @@ log = structlog.get_logger("flexmarket.offers")
 def attach(app: faust.App, settings: Settings) -> None:
     """Add the offer-submission agent to ``app``."""
     engine = create_engine(settings.read_model_url, pool_pre_ping=True)
-    sessions = raw_topic(app, settings, Topic.SESSIONS)
-    offers = raw_topic(app, settings, Topic.OFFERS)
-
-    @app.agent(sessions, name="offer-submission")
-    async def offer_submission(stream: StreamT) -> None:
-        async for value in stream:
-            found = event_of(value, SessionOpened)
-            if found is None:
-                continue
-            await until_done(partial(wait_until_projected, settings, engine,
-                                     [Topic.REGISTRY]), "wait for the registry")
-            events = await until_done(partial(asyncio.to_thread, session_offers, settings,
-                                              engine, *found), "build offers")
-            if events:
-                await until_done(partial(publish, offers, events), "submit offers")
-                log.info("offers submitted", session=found[1].session_id, offers=len(events))
+    answer_each(app, settings, name="offer-submission", source=Topic.SESSIONS,
+                kind=SessionOpened, target=Topic.OFFERS, engine=engine,
+                wait_for=[Topic.REGISTRY], answer=partial(session_offers, settings, engine))
 
 
 def session_offers(settings: Settings, engine: Engine, event: Event,
@@ -105,5 +90,7 @@ def session_offers(settings: Settings, engine: Engine, event: Event,
                                     occurred_at=event.occurred_at,
                                     event_id=derived_event_id(event.occurred_at, "Offer",
                                                               offer.offer_id)))
+    if events:
+        log.info("offers submitted", session=opened.session_id, offers=len(events))
     return events
 

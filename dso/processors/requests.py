@@ -4,13 +4,10 @@ PoDs can help, a FlexRequestSubmitted sized to clear it (Platone FR_DTP_ROF_3, f
 
 from __future__ import annotations
 
-import asyncio
-from functools import partial
 from zoneinfo import ZoneInfo
 
 import faust
 import structlog
-from faust.types import StreamT
 from pydantic import ValidationError
 from sqlalchemy import Engine, create_engine
 
@@ -25,7 +22,7 @@ from dso.store import queries as dso_queries
 from ledger.catalog import EventPayload, new_event
 from ledger.envelope import Event, derived_event_id
 from ledger.errors import FlexmarketError
-from ledger.processors.support import event_of, publish, raw_topic, until_done, wait_until_projected
+from ledger.processors.support import answer_each
 from ledger.settings import Settings
 from ledger.topics import Topic
 from market.clock import build_clock
@@ -46,23 +43,15 @@ def attach(app: faust.App, settings: Settings) -> None:
     clock = build_clock(settings)
     power_flow = power_flow_of(settings.dso_grid)
     zone = ZoneInfo(settings.time_zone)
-    sessions = raw_topic(app, settings, Topic.SESSIONS)
-    requests = raw_topic(app, settings, Topic.REQUESTS)
 
-    @app.agent(sessions, name="dso-requests")
-    async def dso_requests(stream: StreamT) -> None:
-        async for value in stream:
-            found = event_of(value, SessionOpened)
-            slot = found and find_session(found[1].session_id, zone)
-            if slot is None:
-                continue
-            await until_done(partial(wait_until_projected, settings, engine, PLANNING_INPUTS),
-                             "wait for the read models")
-            events = await until_done(partial(asyncio.to_thread, plan_requests, settings,
-                                              engine, clock, power_flow, slot),
-                                      "plan flexibility requests")
-            if events:
-                await until_done(partial(publish, requests, events), "publish requests")
+    def answer(event: Event, opened: SessionOpened) -> list[Event]:
+        slot = find_session(opened.session_id, zone)
+        return [] if slot is None else plan_requests(settings, engine, clock, power_flow,
+                                                      slot)
+
+    answer_each(app, settings, name="dso-requests", source=Topic.SESSIONS,
+                kind=SessionOpened, target=Topic.REQUESTS, engine=engine,
+                wait_for=PLANNING_INPUTS, answer=answer)
 
 
 def plan_requests(settings: Settings, engine: Engine, clock: Clock, power_flow: PowerFlow,

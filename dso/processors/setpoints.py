@@ -3,19 +3,17 @@ SetpointRelayed, or publish SetpointRefused with the reason (Platone FR_DTP_SCO_
 
 from __future__ import annotations
 
-import asyncio
 from functools import partial
 from zoneinfo import ZoneInfo
 
 import faust
-from faust.types import StreamT
 from sqlalchemy import Engine, create_engine
 
 from aggregator.domain.events import SetpointIssued
 from dso.domain.setpoints import relay
 from ledger.catalog import new_event
 from ledger.envelope import Event, derived_event_id
-from ledger.processors.support import event_of, publish, raw_topic, until_done, wait_until_projected
+from ledger.processors.support import answer_each
 from ledger.settings import Settings
 from ledger.topics import Topic
 from market.domain.calendar import find_session
@@ -25,20 +23,10 @@ from market.store import queries
 def attach(app: faust.App, settings: Settings) -> None:
     """Add the setpoint-relay agent to ``app``."""
     engine = create_engine(settings.read_model_url, pool_pre_ping=True)
-    setpoints = raw_topic(app, settings, Topic.SETPOINTS)
-
-    @app.agent(setpoints, name="setpoint-relay")
-    async def setpoint_relay(stream: StreamT) -> None:
-        async for value in stream:
-            found = event_of(value, SetpointIssued)
-            if found is None:
-                continue
-            # The PoD's registration must be read before its owner is checked.
-            await until_done(partial(wait_until_projected, settings, engine,
-                                     [Topic.REGISTRY]), "wait for the registry")
-            answer = await until_done(partial(asyncio.to_thread, answer_setpoint, settings,
-                                              engine, *found), "relay setpoint")
-            await until_done(partial(publish, setpoints, [answer]), "publish relay")
+    # The PoD's registration must be read before its owner is checked.
+    answer_each(app, settings, name="setpoint-relay", source=Topic.SETPOINTS,
+                kind=SetpointIssued, target=Topic.SETPOINTS, engine=engine,
+                wait_for=[Topic.REGISTRY], answer=partial(answer_setpoint, settings, engine))
 
 
 def answer_setpoint(settings: Settings, engine: Engine, event: Event,

@@ -3,14 +3,12 @@ DSO's grid and publish TechnicalValidationCompleted (Platone FR_DTP_ATV_1/2, flo
 
 from __future__ import annotations
 
-import asyncio
 import time
 from functools import partial
 from zoneinfo import ZoneInfo
 
 import faust
 import structlog
-from faust.types import StreamT
 from sqlalchemy import Connection, Engine, create_engine
 
 from dso.domain.events import AwardVerdict, TechnicalValidationCompleted
@@ -21,7 +19,7 @@ from dso.forecasting import session_scenarios
 from dso.grids import limits_of, power_flow_of
 from ledger.catalog import new_event
 from ledger.envelope import Event, derived_event_id
-from ledger.processors.support import event_of, publish, raw_topic, until_done, wait_until_projected
+from ledger.processors.support import answer_each
 from ledger.settings import Settings
 from ledger.topics import Topic
 from market.clock import build_clock
@@ -39,24 +37,11 @@ VALIDATION_INPUTS = (Topic.REGISTRY, Topic.REQUESTS, Topic.OUTCOMES, Topic.VALID
 def attach(app: faust.App, settings: Settings) -> None:
     """Add the technical-validation agent to ``app``."""
     engine = create_engine(settings.read_model_url, pool_pre_ping=True)
-    clock = build_clock(settings)
-    power_flow = power_flow_of(settings.dso_grid)
-    outcomes = raw_topic(app, settings, Topic.OUTCOMES)
-    validations = raw_topic(app, settings, Topic.VALIDATIONS)
-
-    @app.agent(outcomes, name="technical-validation")
-    async def technical_validation(stream: StreamT) -> None:
-        async for value in stream:
-            found = event_of(value, MarketCleared)
-            if found is None:
-                continue
-            await until_done(partial(wait_until_projected, settings, engine,
-                                     VALIDATION_INPUTS), "wait for the read models")
-            event = await until_done(partial(asyncio.to_thread, validate_outcome, settings,
-                                             engine, clock, power_flow, *found),
-                                     "technical validation")
-            if event is not None:
-                await until_done(partial(publish, validations, [event]), "publish validation")
+    answer_each(app, settings, name="technical-validation", source=Topic.OUTCOMES,
+                kind=MarketCleared, target=Topic.VALIDATIONS, engine=engine,
+                wait_for=VALIDATION_INPUTS,
+                answer=partial(validate_outcome, settings, engine, build_clock(settings),
+                               power_flow_of(settings.dso_grid)))
 
 
 def awards_to_check(conn: Connection, grid: Grid, cleared: MarketCleared

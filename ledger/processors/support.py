@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from typing import TypeVar
 
 import faust
@@ -46,6 +47,40 @@ def event_of(value: bytes, kind: type[P]) -> tuple[Event, P] | None:
     except InvalidEvent:
         return None
     return (event, payload) if isinstance(payload, kind) else None
+
+
+def answer_each(app: faust.App, settings: Settings, *, name: str, source: Topic,
+                kind: type[P], target: Topic,
+                answer: Callable[[Event, P], list[Event] | Event | None],
+                engine: Engine | None = None, wait_for: Iterable[Topic] = ()) -> None:
+    """The shape most processors share: for every event of ``kind`` on ``source``, wait
+    until the read models hold ``wait_for``, compute the answer in a thread (``answer``
+    may read SQL and is given the event and its payload; it returns events, one, or
+    None), and publish it on ``target``.
+
+    Every step retries and gives up by exiting (``until_done``), so a message is either
+    answered or read again; an answer of no events publishes nothing.
+    """
+    wanted = list(wait_for)
+    if wanted and engine is None:
+        raise ValueError(f"{name} waits for {wanted} but has no read-model engine")
+    source_topic, target_topic = raw_topic(app, settings, source), raw_topic(app, settings,
+                                                                              target)
+
+    async def agent(stream: faust.StreamT) -> None:
+        async for value in stream:
+            found = event_of(value, kind)
+            if found is None:
+                continue
+            if wanted:
+                await until_done(partial(wait_until_projected, settings, engine, wanted),
+                                 "wait for the read models")
+            made = await until_done(partial(asyncio.to_thread, answer, *found), name)
+            events = made if isinstance(made, list) else [] if made is None else [made]
+            if events:
+                await until_done(partial(publish, target_topic, events), f"publish {name}")
+
+    app.agent(source_topic, name=name)(agent)
 
 
 async def completed(step: Awaitable[T]) -> T:
