@@ -24,6 +24,7 @@ from access_layer.simulator import forged_packet
 from access_layer.store.models import MissingReadingRow, RejectedPacketRow
 from ledger.settings import Settings
 from ledger.store.models import EventRow
+from ledger.store.queries import utc
 from ledger.worker_process import WorkerProcess
 from market.chain.tokens import TokenLedger
 from market.domain.calendar import delivery_mtus
@@ -146,8 +147,7 @@ def _acknowledge(settings: Settings, engine: Engine, nodes: dict[str, LightNode]
         node = nodes.get(r.payload["pod_id"])
         if node is None:
             continue
-        sent = r.occurred_at.replace(tzinfo=UTC) if r.occurred_at.tzinfo is None else \
-            r.occurred_at
+        sent = utc(r.occurred_at)
         slots = [(s["mtu"], s["p_kw"], s["q_kvar"]) for s in r.payload["slots"]]
         packets.append(encode_packet(node.acknowledge(
             r.payload["pod_id"], r.payload["activation_id"], slots, sent,

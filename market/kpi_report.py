@@ -71,8 +71,8 @@ def end_of_day_report(conn: Connection, settings: Settings, day: date,
         FlexRequestRow.session_id.in_(sessions), FlexRequestRow.withdrawn.is_(False))))
     customers = conn.scalar(select(func.count(func.distinct(PodRow.customer_id))).where(
         PodRow.active)) or 0
-    pod_customer = dict(conn.execute(select(PodRow.pod_id, PodRow.customer_id)).all())
-    active = len({pod_customer.get(o.pod_id) for o in offers} - {None})
+    active = conn.scalar(select(func.count(func.distinct(PodRow.customer_id))).where(
+        PodRow.pod_id.in_({o.pod_id for o in offers}))) or 0
     lines = []
     if customers_contacted is not None:
         recruited = kpi_pr_01(min(customers, customers_contacted), customers_contacted)

@@ -67,18 +67,19 @@ HISTORY_YEARS = 1
 MAX_READ_DAYS = 31
 
 
-def _own_pod(conn: Connection, pod_id: str, aggregator_id: str) -> Any:
+def own_pod(conn: Connection, pod_id: str, aggregator_id: str,
+            field: str = "aggregator_id") -> Any:
     """The active PoD ``pod_id`` if ``aggregator_id`` registered it.
 
     Raises:
-        NotFound: ``UNKNOWN_POD``; Forbidden: ``NOT_YOUR_POD``.
+        NotFound: ``UNKNOWN_POD``; Forbidden: ``NOT_YOUR_POD``, naming ``field``.
     """
     pod = market_queries.get_pod(conn, pod_id)
     if pod is None or not pod.active:
         raise NotFound(f"no registered PoD {pod_id}", code="UNKNOWN_POD", field="pod_id")
     if pod.aggregator_id != aggregator_id:
         raise Forbidden(f"PoD {pod_id} is another aggregator's", code="NOT_YOUR_POD",
-                        field="aggregator_id")
+                        field=field)
     return pod
 
 
@@ -128,7 +129,7 @@ def change_pod(pod_id: PodIdPath, body: PodChange, submitter: SubmitterDep,
     """Change a PoD's flexibility limits or type (FR_AP_PR_3, event-triggered update)."""
 
     def make(conn: Connection, now: datetime) -> PodUpdated:
-        _own_pod(conn, pod_id, body.aggregator_id)
+        own_pod(conn, pod_id, body.aggregator_id)
         return PodUpdated(pod_id=pod_id, **body.model_dump())
 
     return accept(submitter, response, actor=body.aggregator_id, key=idempotency_key,
@@ -143,7 +144,7 @@ def unregister_pod(pod_id: PodIdPath, body: PodUnregistration, submitter: Submit
     """Withdraw a PoD from the market (cessation, FR_SCD_CA_1); its history stays."""
 
     def make(conn: Connection, now: datetime) -> PodUnregistered:
-        _own_pod(conn, pod_id, body.aggregator_id)
+        own_pod(conn, pod_id, body.aggregator_id)
         return PodUnregistered(pod_id=pod_id, **body.model_dump())
 
     return accept(submitter, response, actor=body.aggregator_id, key=idempotency_key,
@@ -159,7 +160,7 @@ def enrol_light_node(pod_id: PodIdPath, body: LightNodeEnrolment, submitter: Sub
     a node enrolled before is replaced."""
 
     def make(conn: Connection, now: datetime) -> LightNodeEnrolled:
-        _own_pod(conn, pod_id, body.aggregator_id)
+        own_pod(conn, pod_id, body.aggregator_id)
         return LightNodeEnrolled(pod_id=pod_id, aggregator_id=body.aggregator_id,
                                  node_address=body.node_address.lower())
 
@@ -183,7 +184,7 @@ def upload_baseline(pod_id: PodIdPath, delivery_day: DayPath, body: BaselineUplo
     zone = ZoneInfo(settings.time_zone)
 
     def make(conn: Connection, now: datetime) -> BaselineUploaded:
-        _own_pod(conn, pod_id, body.aggregator_id)
+        own_pod(conn, pod_id, body.aggregator_id)
         _check_not_delivered(delivery_day, now, zone)
         count = len(delivery_mtus(delivery_day, zone))
         if [s.mtu for s in body.slots] != list(range(count)):
@@ -209,7 +210,7 @@ def compute_baseline(pod_id: PodIdPath, delivery_day: DayPath, body: BaselineCom
     zone = ZoneInfo(settings.time_zone)
 
     def make(conn: Connection, now: datetime) -> BaselineUploaded:
-        _own_pod(conn, pod_id, body.aggregator_id)
+        own_pod(conn, pod_id, body.aggregator_id)
         _check_not_delivered(delivery_day, now, zone)
         # Enough like days: Y weekdays span about 1.5 Y days, Y Sundays 7 Y.
         start = local_midnight(delivery_day - timedelta(days=7 * body.y + 7), zone)

@@ -9,8 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from access_layer.domain.events import MeterReadingMissing
-
-QUARTER = timedelta(minutes=15)
+from market.domain.calendar import MTU, local_midnight
 
 
 def quarter_floor(at: datetime) -> datetime:
@@ -36,11 +35,11 @@ def missing_readings(nodes: Mapping[str, tuple[str, datetime]], since: datetime,
     missing = []
     for pod_id, (address, enrolled_at) in sorted(nodes.items()):
         start = max(since, _ceil_quarter(enrolled_at))
-        while start + QUARTER <= until:
+        while start + MTU <= until:
             if (pod_id, start) not in done:
                 missing.append(MeterReadingMissing(pod_id=pod_id, interval_start=start,
                                                    node_address=address))
-            start += QUARTER
+            start += MTU
     return missing
 
 
@@ -50,18 +49,12 @@ def days_to_close(first_day: date, last_closed: date | None, now: datetime,
     closed one (from ``first_day``) that ended, on the local clock, ``grace`` ago."""
     day = first_day if last_closed is None else max(first_day, last_closed + timedelta(days=1))
     days = []
-    while day_end(day, zone) + grace <= now:
+    while local_midnight(day + timedelta(days=1), zone) + grace <= now:
         days.append(day)
         day += timedelta(days=1)
     return days
 
 
-def day_end(day: date, zone: ZoneInfo) -> datetime:
-    """The end of local day ``day`` in UTC."""
-    following = day + timedelta(days=1)
-    return datetime(following.year, following.month, following.day, tzinfo=zone).astimezone(UTC)
-
-
 def _ceil_quarter(at: datetime) -> datetime:
     floor = quarter_floor(at)
-    return floor if floor == at.astimezone(UTC) else floor + QUARTER
+    return floor if floor == at.astimezone(UTC) else floor + MTU

@@ -21,8 +21,6 @@ from sqlalchemy import Engine, create_engine
 
 from access_layer.domain.events import MeteringDayClosed
 from access_layer.domain.publication import (
-    QUARTER,
-    day_end,
     days_to_close,
     missing_readings,
     quarter_floor,
@@ -42,6 +40,7 @@ from ledger.settings import Settings
 from ledger.store.queries import utc
 from ledger.topics import Topic
 from market.clock import build_clock
+from market.domain.calendar import MTU, local_midnight
 
 log = structlog.get_logger("flexmarket.scd")
 SCD_ACTOR = "flexmarket-scd"
@@ -95,7 +94,7 @@ def _missing(engine: Engine, since: datetime, until: datetime) -> list[Event]:
                  for pod, row in queries.enrolled_nodes(conn).items()}
         published = queries.published_between(conn, since, until)
     # Ids and times from the quarter-hour: publishing a gap again gives the same event.
-    return [new_event(m, actor=SCD_ACTOR, occurred_at=m.interval_start + QUARTER,
+    return [new_event(m, actor=SCD_ACTOR, occurred_at=m.interval_start + MTU,
                       event_id=derived_event_id(m.interval_start, "MeterReadingMissing",
                                                 m.pod_id))
             for m in missing_readings(nodes, since, until, published)]
@@ -111,8 +110,8 @@ def _closed_days(engine: Engine, zone: ZoneInfo, until: datetime,
         events = []
         for day in days_to_close(first, queries.last_closed_day(conn), until, timedelta(0),
                                  zone):
-            end = day_end(day, zone)
-            start = day_end(day - timedelta(days=1), zone)
+            start, end = local_midnight(day, zone), local_midnight(day + timedelta(days=1),
+                                                                   zone)
             certified, missing, rejected = queries.day_counts(conn, start, end)
             pods = sum(1 for n in nodes.values() if utc(n.enrolled_at) < end)
             bundle = MeteringDayClosed(delivery_day=day, pods=pods, certified=certified,

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
+from access_layer.api.scd import own_pod
 from aggregator.domain.events import CostStep, PodOfferTermsSet
 from aggregator.domain.offers import CostCurve
-from ledger.errors import Forbidden, NotFound
+from ledger.errors import Forbidden
 from market.api.deps import CallerDep, IdempotencyKey, SubmitterDep, write_responses
 from market.api.submission import accept
 from market.api.v1.schemas import SubmissionAccepted
-from market.store import queries
 
 router = APIRouter(prefix="/v1/aggregators", tags=["aggregator"])
 IdPath = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")]
@@ -49,12 +49,7 @@ def set_offer_terms(aggregator_id: IdPath, pod_id: IdPath, body: OfferTerms,
     CostCurve(tuple((s.share, s.price_eur_per_mwh) for s in body.cost_curve))
 
     def payload_of(conn: Connection, now: datetime) -> PodOfferTermsSet:
-        pod = queries.get_pod(conn, pod_id)
-        if pod is None or not pod.active:
-            raise NotFound(f"no registered PoD {pod_id}", code="UNKNOWN_POD", field="pod_id")
-        if pod.aggregator_id != aggregator_id:
-            raise Forbidden(f"PoD {pod_id} is another aggregator's", code="NOT_YOUR_POD",
-                            field="pod_id")
+        own_pod(conn, pod_id, aggregator_id, field="pod_id")
         return PodOfferTermsSet.model_validate({
             "pod_id": pod_id, "aggregator_id": aggregator_id, **body.model_dump()})
 

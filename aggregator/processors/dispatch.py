@@ -29,12 +29,11 @@ from ledger.processors.support import publish, raw_topic, until_done, wait_until
 from ledger.settings import Settings
 from ledger.topics import Topic
 from market.clock import build_clock
-from market.domain.calendar import SessionKind, session_id
+from market.domain.calendar import MTU, SessionKind, session_id
 from market.store import queries
 
 log = structlog.get_logger("flexmarket.dispatch")
 WINDOWS = range(6)
-MTU = timedelta(minutes=15)
 
 
 def attach(app: faust.App, settings: Settings) -> None:

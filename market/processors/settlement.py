@@ -184,16 +184,15 @@ def pay_day(settings: Settings, engine: Engine, tokens: TokenLedger, day: date,
             for t in earlier:
                 receipt = tokens.receipt_of(t.settlement_id)
                 events.append(_transferred(t, receipt, tokens.block_time(receipt.block_number)))
-            due = [t for t in due if t.settlement_id not in done | {e.settlement_id
-                                                                     for e in earlier}]
-    transfers = [e for e in events if e.type == "TokensTransferred"]
-    if not transfers and not first_run and run > 1:
+            announced = {e.payload["settlement_id"] for e in events}
+            due = [t for t in due if t.settlement_id not in announced]
+    if not events and not first_run and run > 1:
         return []
     outstanding = plan.outstanding
     at = max((e.occurred_at for e in events), default=datetime.now(UTC))
     summary = DeliveryDaySettled(
-        delivery_day=day, run=run, pods=len(outcomes), transfers=len(transfers),
-        paid_cents=sum(e.payload["amount_cents"] for e in transfers),
+        delivery_day=day, run=run, pods=len(outcomes), transfers=len(events),
+        paid_cents=sum(e.payload["amount_cents"] for e in events),
         outstanding_cents=sum(t.amount_cents for t in outstanding),
         outstanding=tuple(t.settlement_id for t in outstanding))
     if outstanding:
