@@ -9,6 +9,7 @@ from dataclasses import asdict
 import click
 
 from ledger.audit.cli import audit, chain
+from ledger.auth.cli import keys, participants
 from ledger.settings import get_settings
 
 
@@ -158,9 +159,14 @@ def serve() -> None:
     """Serve the REST API (FLEXMARKET_API_HOST:FLEXMARKET_API_PORT) until stopped."""
     import uvicorn
 
+    from ledger.auth.keys import ConfigurationError, check_secrets
     from market.api.app import create_app
 
     settings = get_settings()
+    try:
+        check_secrets(settings)
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
     uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port,
                 log_level=settings.log_level.lower())
 
@@ -196,6 +202,8 @@ def kpis(delivery_day, customers_contacted: int | None, as_json: bool) -> None: 
 
 main.add_command(chain)
 main.add_command(audit)
+main.add_command(participants)
+main.add_command(keys)
 
 if __name__ == "__main__":
     main()

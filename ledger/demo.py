@@ -74,6 +74,8 @@ def registry_events(pods: int, grid: Grid, seed: int = 7) -> list[Event]:
 
 def run_demo(settings: Settings, *, pods: int) -> None:
     """Start the stack, publish registry events, wait for the projection, print a summary."""
+    # The demo is the demo profile: the stack's well-known secrets and signing key.
+    settings = settings.model_copy(update={"profile": "demo"})
     if not settings.database_url:
         settings = settings.model_copy(update={"database_url": settings.postgres_url})
     click.secho("1. local stack", bold=True)

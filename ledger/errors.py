@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class FlexmarketError(Exception):
     """Base of every domain and application error.
@@ -13,6 +15,7 @@ class FlexmarketError(Exception):
     """
 
     http_status = 400
+    headers: ClassVar[dict[str, str] | None] = None
 
     def __init__(self, message: str, *, code: str, field: str | None = None) -> None:
         super().__init__(message)
@@ -41,9 +44,10 @@ class Conflict(FlexmarketError):
 
 
 class Unauthorized(FlexmarketError):
-    """The caller did not say who it is."""
+    """The caller sent no token, or one that cannot be trusted."""
 
     http_status = 401
+    headers: ClassVar[dict[str, str] | None] = {"WWW-Authenticate": "Bearer"}
 
 
 class Forbidden(FlexmarketError):

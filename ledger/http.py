@@ -7,7 +7,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 _DESCRIPTIONS = {
-    400: "Bad request", 401: "The caller is not identified", 403: "Not the caller's to do",
+    400: "Bad request", 401: "No bearer token, or one that is not valid",
+    403: "Not the caller's role, or not its own record",
     404: "Not found",
     409: "Conflicts with the current state (e.g. a closed gate)",
     422: "Invalid input; `field` names it", 503: "A service behind the API is unavailable",
@@ -23,7 +24,7 @@ class ErrorBody(BaseModel):
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for the error statuses a route may answer, plus the 422 and
-    503 that every route may."""
+    """OpenAPI ``responses`` for the error statuses a route may answer, plus the 401, 403,
+    422 and 503 that every route may."""
     return {s: {"model": ErrorBody, "description": _DESCRIPTIONS[s]}
-            for s in sorted({*statuses, 422, 503})}
+            for s in sorted({*statuses, 401, 403, 422, 503})}

@@ -66,6 +66,20 @@ class Settings(BaseSettings):
     projector_batch_size: int = Field(2000, ge=1, description="events per projector transaction")
     projector_batch_seconds: float = Field(0.2, gt=0, description="max wait to fill a batch (s)")
 
+    profile: Literal["demo", "production"] = Field(
+        "production", description="demo: the stack's well-known secrets are allowed; "
+        "production: every secret must be configured (the API and worker refuse to start)")
+    auth_keys: str = Field(
+        "", description="the API's token signing keys, `kid:secret` separated by commas, "
+        "first signs (at least 32 bytes of secret each); or use AUTH_KEYS_FILE")
+    auth_keys_file: Path | None = Field(
+        None, description="a file of signing keys, one `kid secret` per line, first signs "
+        "(`flexmarket keys new|retire` edit it)")
+    auth_token_minutes: float = Field(
+        15.0, gt=0, le=24 * 60, description="how long a bearer token is valid (minutes)")
+    retry_after_seconds: int = Field(
+        5, ge=1, description="the Retry-After of a 503 when a service behind the API is down")
+
     log_level: str = Field("WARNING", description="structured log level")
     processors: str = Field(
         "all", description="the stream processors a worker runs: all, or a comma-separated "

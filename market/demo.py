@@ -20,6 +20,8 @@ import click
 import httpx
 from sqlalchemy import Engine, create_engine, func, select
 
+from ledger.auth.roles import Role
+from ledger.auth.store import register_participant
 from ledger.envelope import Event
 from ledger.producer import EventProducer
 from ledger.settings import Settings
@@ -36,6 +38,10 @@ SPEED = 240.0
 # The simulated clock starts this long before the gate opens, so the worker is up when it
 # does and the DSO platform sees the session open (about 8 real seconds).
 BEFORE_OPEN = timedelta(minutes=30)
+# The aggregators are ledger.demo's, which registers their PoDs.
+PARTICIPANTS = {"DSO-ARETI": Role.DSO, "TSO-TERNA": Role.TSO, "AGG-ROMA-1": Role.AGGREGATOR,
+                "AGG-ROMA-2": Role.AGGREGATOR, "AGG-ROMA-3": Role.AGGREGATOR,
+                "AUDITOR-1": Role.AUDITOR}
 EVENING = range(72, 80)  # 18:00–20:00, the evening peak where feeders congest
 
 
@@ -65,12 +71,13 @@ def run_market_session(base: Settings, registrations: list[Event]) -> None:
             producer.publish_all(registrations)
         wait_or_fail(worker, lambda: _count(engine, PodRow) > 0, "the PoDs projected", 60)
         wait_or_fail(api, _api_up(settings), "the API", 30)
+        tokens = sign_in(settings, engine)
         click.echo(f"   waiting for the gate to open ({session.opens_at.astimezone(zone):%H:%M} "
                    "Rome) and the DSO platform's forecast power flows …")
         wait_or_fail(worker, lambda: _dso_requests(engine, settings, session.session_id) > 0,
                      "the DSO's requests", 120)
         _print_dso_requests(engine, settings, session.session_id)
-        posted = _post_requests_and_offers(settings, engine, session.session_id)
+        posted = _post_requests_and_offers(settings, engine, session.session_id, tokens)
         click.echo(f"   posted over REST: {posted['requests']} TSO request, "
                    f"{posted['offers']} offers; {posted['refused']} late or bad ones refused")
         click.echo("   waiting for gate closure, clearing (NSGA-II) and its outcome …")
@@ -85,8 +92,9 @@ def run_market_session(base: Settings, registrations: list[Event]) -> None:
         technical = _outcome(engine, session.session_id, "technical")
         assert technical is not None  # the validated outcome is built from it
         _print_technical_outcome(technical.payload)
-        _print_results(settings, session.session_id)
-        prepared = prepare_delivery(settings, engine, session.session_id, tomorrow, run)
+        _print_results(settings, session.session_id, tokens)
+        prepared = prepare_delivery(settings, engine, session.session_id, tomorrow, run,
+                                    tokens)
     run_delivery(delivery_clock(settings, tomorrow), engine, tomorrow, prepared, wait_or_fail)
     engine.dispose()
 
@@ -116,8 +124,26 @@ def _print_dso_requests(engine: Engine, settings: Settings, session_id: str) -> 
                    f"MTUs from {len(r.eligible_pods)} eligible PoDs")
 
 
-def _post_requests_and_offers(settings: Settings, engine: Engine,
-                              session_id: str) -> dict[str, int]:
+def sign_in(settings: Settings, engine: Engine) -> dict[str, dict[str, str]]:
+    """Register the demo's participants (as `flexmarket participants add` does) and get
+    each a bearer token from the token endpoint: the Authorization header per id."""
+    with engine.begin() as conn:
+        secrets = {pid: register_participant(conn, pid, role, now=datetime.now(UTC))
+                   for pid, role in PARTICIPANTS.items()}
+    headers = {}
+    for pid, secret in secrets.items():
+        answer = httpx.post(f"{settings.api_base_url}/v1/auth/token", timeout=30, data={
+            "grant_type": "client_credentials", "client_id": pid, "client_secret": secret})
+        if answer.status_code != 200:
+            raise click.ClickException(f"token of {pid}: {answer.text}")
+        headers[pid] = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+    click.echo(f"   {len(headers)} participants registered, each signed in with a bearer "
+               f"token: {', '.join(f'{p} ({r})' for p, r in PARTICIPANTS.items())}")
+    return headers
+
+
+def _post_requests_and_offers(settings: Settings, engine: Engine, session_id: str,
+                              tokens: dict[str, dict[str, str]]) -> dict[str, int]:
     rng = random.Random(4)
     with engine.connect() as conn:
         pods = conn.execute(select(PodRow).where(PodRow.active, PodRow.up_p_kw > 0)
@@ -129,7 +155,8 @@ def _post_requests_and_offers(settings: Settings, engine: Engine,
                "service": "congestion", "quantity_type": "P", "direction": "up",
                "location": {"kind": "pom", "id": pods[0].primary_substation},
                "quantities": [{"mtu": m, "quantity": 150.0} for m in EVENING]}
-        counts["requests"] += _post(client, f"{base}/requests", tso, counts)
+        counts["requests"] += _post(client, f"{base}/requests", tso, counts,
+                                    tokens["TSO-TERNA"])
         for pod in pods:
             steps = [{"mtu": m, "quantity": round(pod.up_p_kw * share, 2),
                       "price_eur_per_mwh": round(price * rng.uniform(0.8, 1.25), 1)}
@@ -138,18 +165,20 @@ def _post_requests_and_offers(settings: Settings, engine: Engine,
                      "market_type": "DA", "quantity_type": "P", "direction": "up",
                      "divisible": rng.random() > 0.2, "steps": steps}
             counts["offers"] += _post(client, f"{base}/offers", offer, counts,
-                                      key=f"demo-{pod.pod_id}")
-        # A retry of the same offer (same Idempotency-Key) and an offer for a PoD of
-        # another aggregator: the first is answered from its key, the second refused.
-        _post(client, f"{base}/offers", offer, counts, key=f"demo-{pods[-1].pod_id}")
+                                      tokens[pod.aggregator_id], key=f"demo-{pod.pod_id}")
+        # A retry of the same offer (same Idempotency-Key) and an offer in another
+        # aggregator's name: the first is answered from its key, the second refused.
+        own = tokens[offer["aggregator_id"]]
+        _post(client, f"{base}/offers", offer, counts, own, key=f"demo-{pods[-1].pod_id}")
         stranger = {**offer, "aggregator_id": "AGG-NOT-THE-OWNER"}
-        _post(client, f"{base}/offers", stranger, counts)
+        _post(client, f"{base}/offers", stranger, counts, own)
     return counts
 
 
 def _post(client: httpx.Client, url: str, body: dict[str, Any], counts: dict[str, int],
-          key: str | None = None) -> int:
-    answer = client.post(url, json=body, headers={"Idempotency-Key": key} if key else {})
+          token: dict[str, str], key: str | None = None) -> int:
+    answer = client.post(url, json=body,
+                         headers={**token, **({"Idempotency-Key": key} if key else {})})
     if answer.status_code == 201:
         return 1
     if answer.status_code == 200:
@@ -193,14 +222,15 @@ def _print_technical_outcome(technical: dict[str, Any]) -> None:
             break
 
 
-def _print_results(settings: Settings, session_id: str) -> None:
+def _print_results(settings: Settings, session_id: str,
+                   tokens: dict[str, dict[str, str]]) -> None:
     click.echo("   validated outcome published; each participant's share "
                "(results.<participant> topics, GET …/results/{participant}):")
     with httpx.Client(timeout=30) as client:
         for participant in ("DSO-ARETI", "TSO-TERNA", "AGG-ROMA-1", "AGG-ROMA-2",
                             "AGG-ROMA-3"):
             answer = client.get(f"{settings.api_base_url}/v1/sessions/{session_id}/results/"
-                                f"{participant}")
+                                f"{participant}", headers=tokens[participant])
             if answer.status_code != 200:
                 raise click.ClickException(f"results of {participant}: {answer.text}")
             results = answer.json()
@@ -231,7 +261,8 @@ def _count(engine: Engine, model: Any) -> int:
 def _api_up(settings: Settings):  # type: ignore[no-untyped-def]
     def up() -> bool:
         try:
-            return httpx.get(f"{settings.api_base_url}/v1/pods", timeout=2).status_code == 200
+            return httpx.get(f"{settings.api_base_url}/openapi.json",
+                             timeout=2).status_code == 200
         except httpx.HTTPError:
             return False
     return up

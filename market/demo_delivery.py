@@ -46,9 +46,10 @@ OPERATORS = ("DSO-ARETI", "TSO-TERNA")
 
 
 def prepare_delivery(settings: Settings, engine: Engine, session_id: str, day: date,
-                     run: str) -> dict[str, Any]:
+                     run: str, tokens: dict[str, dict[str, str]]) -> dict[str, Any]:
     """Before the day: fund the operators, upload baselines, enrol light nodes, and have
-    the nodes send the day's signed readings. Returns what the summary needs."""
+    the nodes send the day's signed readings, each write over REST with its
+    participant's token. Returns what the summary needs."""
     zone = ZoneInfo(settings.time_zone)
     with engine.connect() as conn:
         outcome = latest_outcome(conn, session_id, "validated")
@@ -67,19 +68,20 @@ def prepare_delivery(settings: Settings, engine: Engine, session_id: str, day: d
     mtus = delivery_mtus(day, zone)
     with httpx.Client(timeout=30) as client:
         for operator in OPERATORS:
-            _ok(client.post(f"{api}/v1/fundings", headers={"X-Participant-Id": operator},
+            _ok(client.post(f"{api}/v1/fundings", headers=tokens[operator],
                             json={"funding_id": f"FUND-{run}-{operator}",
                                   "operator_id": operator, "amount_cents": FUNDING_CENTS,
                                   "reference": "demo bank transfer"}), "funding")
         for pod in pods:
             aggregator = aggregator_of[pod]
-            _ok(client.put(f"{api}/v1/scd/pods/{pod}/baselines/{day.isoformat()}", json={
-                "aggregator_id": aggregator,
-                "slots": [{"mtu": m.index, "p_kw": baselines[pod], "q_kvar": 0.0}
-                          for m in mtus]}), "baseline")
-            _ok(client.put(f"{api}/v1/scd/pods/{pod}/light-node", json={
-                "aggregator_id": aggregator, "node_address": nodes[pod].address}),
-                "enrolment")
+            baseline = {"aggregator_id": aggregator,
+                        "slots": [{"mtu": m.index, "p_kw": baselines[pod], "q_kvar": 0.0}
+                                  for m in mtus]}
+            _ok(client.put(f"{api}/v1/scd/pods/{pod}/baselines/{day.isoformat()}",
+                           headers=tokens[aggregator], json=baseline), "baseline")
+            node = {"aggregator_id": aggregator, "node_address": nodes[pod].address}
+            _ok(client.put(f"{api}/v1/scd/pods/{pod}/light-node", headers=tokens[aggregator],
+                           json=node), "enrolment")
     # Every fifth PoD delivers 60 % of its award (penalised), the others 95 %; the second
     # PoD's packets are signed by another key; the third's node is silent 18:00–18:30.
     shortfall = {pod: 0.60 if i % 5 == 4 else 0.95 for i, pod in enumerate(pods)}

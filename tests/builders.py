@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
+from access_layer.domain.events import MeterReadingCertified
 from aggregator.domain.events import (
     BaselineSlot,
     BaselineUploaded,
@@ -174,3 +175,11 @@ def make_baseline(day: date, slots: int = 96, p_kw: float = 20.0,
         "method": "uploaded", "slots": tuple(BaselineSlot(mtu=m, p_kw=p_kw, q_kvar=p_kw / 4)
                                              for m in range(slots))}
     return BaselineUploaded(**{**fields, **overrides})
+
+
+def make_reading(pod_id: str, start: datetime, p_kw: float) -> MeterReadingCertified:
+    """A certified quarter-hour of ``pod_id`` at ``p_kw`` (and a tenth of it in kVAr)."""
+    return MeterReadingCertified(
+        pod_id=pod_id, interval_start=start, p_kw=p_kw, q_kvar=0.1 * p_kw,
+        energy_kwh=p_kw / 4, node_address="0x" + "ab" * 20, packet_hash="0x" + "cd" * 32,
+        signature="0x" + "ef" * 65)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ledger.settings import Settings, get_settings
+from tests.auth import TEST_AUTH_KEYS
 
 
 @pytest.fixture(scope="session")
@@ -17,7 +18,8 @@ def stack() -> Settings:
     from deploy.stack.kafka import Kafka
     from deploy.stack.postgres import Postgres
 
-    settings = get_settings()
+    settings = get_settings().model_copy(update={"auth_keys": TEST_AUTH_KEYS,
+                                                 "profile": "demo"})
     for service in (Kafka(settings), Postgres(settings)):
         service.start()
     return settings

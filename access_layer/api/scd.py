@@ -41,16 +41,19 @@ from aggregator.domain.events import (
     PodUpdated,
 )
 from dso.domain.forecast import ForecastError, Sample, learn_profiles
+from ledger.auth.access import ANY, OWN, Principal
 from ledger.errors import Conflict, Forbidden, NotFound, Rejected
 from ledger.store.queries import utc
 from market.api.deps import (
-    CallerDep,
+    Aggregator,
     ClockDep,
     DbConnection,
     IdempotencyKey,
     SettingsDep,
     SubmitterDep,
+    allowed,
     errors,
+    require_pod_reader,
     write_responses,
 )
 from market.api.submission import accept
@@ -65,6 +68,10 @@ DayPath = Annotated[date, Path(description="the local delivery day")]
 # DSO reads reach back to the start of the previous calendar year (FR_SCD_PD_4).
 HISTORY_YEARS = 1
 MAX_READ_DAYS = 31
+# Platone A.5's access matrix: a PoD's aggregator and customer read its data, the DSO
+# any PoD's.
+PodDataReader = allowed(aggregator=OWN, customer=OWN, dso=ANY)
+QuarterHourReader = allowed(aggregator=OWN, dso=ANY)
 
 
 def own_pod(conn: Connection, pod_id: str, aggregator_id: str,
@@ -83,13 +90,11 @@ def own_pod(conn: Connection, pod_id: str, aggregator_id: str,
     return pod
 
 
-def _readable_pod(conn: Connection, pod_id: str, caller: CallerDep) -> Any:
-    """The PoD if the caller may read its data: its aggregator, or the DSO (Platone A.5
-    access matrix). Others get 403, whether or not the PoD exists."""
+def _readable_pod(conn: Connection, pod_id: str, caller: Principal) -> Any:
+    """The PoD if the caller may read its data. Others get 403, whether or not the PoD
+    exists."""
     pod = market_queries.get_pod(conn, pod_id)
-    if not caller.is_dso and (pod is None or pod.aggregator_id != caller.participant_id):
-        raise Forbidden(f"{caller.participant_id} may not read PoD {pod_id}'s data",
-                        code="NOT_YOUR_POD", field="pod_id")
+    require_pod_reader(caller, pod)
     if pod is None:
         raise NotFound(f"no PoD {pod_id}", code="UNKNOWN_POD", field="pod_id")
     return pod
@@ -98,6 +103,7 @@ def _readable_pod(conn: Connection, pod_id: str, caller: CallerDep) -> Any:
 @router.post("/pods", status_code=201, response_model=SubmissionAccepted,
              responses=write_responses(403, 404, 409))
 def register_pod(body: PodCreate, submitter: SubmitterDep, response: Response,
+                 caller: Aggregator,
                  idempotency_key: IdempotencyKey = None) -> SubmissionAccepted:
     """Register a customer's PoD (FR_SCD_CA_1, flow 0); the DSO then associates its PoM.
     Registering it again (same aggregator) replaces its data."""
@@ -118,28 +124,31 @@ def register_pod(body: PodCreate, submitter: SubmitterDep, response: Response,
                                 code="NOT_YOUR_MECHANISM", field="settlement_mechanism_id")
         return PodRegistered(**body.model_dump())
 
-    return accept(submitter, response, actor=body.aggregator_id, key=idempotency_key,
-                   route=f"pods:{body.pod_id}", body=body, payload_of=make)
+    return accept(submitter, response, caller, actor=body.aggregator_id,
+                  key=idempotency_key, route=f"pods:{body.pod_id}", body=body, payload_of=make)
 
 
 @router.put("/pods/{pod_id}", status_code=201, response_model=SubmissionAccepted,
             responses=write_responses(403, 404))
 def change_pod(pod_id: PodIdPath, body: PodChange, submitter: SubmitterDep,
-               response: Response, idempotency_key: IdempotencyKey = None) -> SubmissionAccepted:
+               response: Response, caller: Aggregator,
+               idempotency_key: IdempotencyKey = None) -> SubmissionAccepted:
     """Change a PoD's flexibility limits or type (FR_AP_PR_3, event-triggered update)."""
 
     def make(conn: Connection, now: datetime) -> PodUpdated:
         own_pod(conn, pod_id, body.aggregator_id)
         return PodUpdated(pod_id=pod_id, **body.model_dump())
 
-    return accept(submitter, response, actor=body.aggregator_id, key=idempotency_key,
-                   route=f"pod-change:{pod_id}", body=body, payload_of=make)
+    return accept(submitter, response, caller, actor=body.aggregator_id,
+                  key=idempotency_key, route=f"pod-change:{pod_id}",
+                  body=body, payload_of=make)
 
 
 @router.post("/pods/{pod_id}/unregistration", status_code=201,
              response_model=SubmissionAccepted, responses=write_responses(403, 404, 409))
 def unregister_pod(pod_id: PodIdPath, body: PodUnregistration, submitter: SubmitterDep,
                    response: Response,
+                   caller: Aggregator,
                    idempotency_key: IdempotencyKey = None) -> SubmissionAccepted:
     """Withdraw a PoD from the market (cessation, FR_SCD_CA_1); its history stays."""
 
@@ -147,14 +156,16 @@ def unregister_pod(pod_id: PodIdPath, body: PodUnregistration, submitter: Submit
         own_pod(conn, pod_id, body.aggregator_id)
         return PodUnregistered(pod_id=pod_id, **body.model_dump())
 
-    return accept(submitter, response, actor=body.aggregator_id, key=idempotency_key,
-                   route=f"pod-unregistration:{pod_id}", body=body, payload_of=make)
+    return accept(submitter, response, caller, actor=body.aggregator_id,
+                  key=idempotency_key, route=f"pod-unregistration:{pod_id}",
+                  body=body, payload_of=make)
 
 
 @router.put("/pods/{pod_id}/light-node", status_code=201, response_model=SubmissionAccepted,
             responses=write_responses(403, 404))
 def enrol_light_node(pod_id: PodIdPath, body: LightNodeEnrolment, submitter: SubmitterDep,
                      response: Response,
+                     caller: Aggregator,
                      idempotency_key: IdempotencyKey = None) -> SubmissionAccepted:
     """Enrol the light node whose signature certifies the PoD's readings from now on;
     a node enrolled before is replaced."""
@@ -164,8 +175,9 @@ def enrol_light_node(pod_id: PodIdPath, body: LightNodeEnrolment, submitter: Sub
         return LightNodeEnrolled(pod_id=pod_id, aggregator_id=body.aggregator_id,
                                  node_address=body.node_address.lower())
 
-    return accept(submitter, response, actor=body.aggregator_id, key=idempotency_key,
-                   route=f"light-node:{pod_id}", body=body, payload_of=make)
+    return accept(submitter, response, caller, actor=body.aggregator_id,
+                  key=idempotency_key, route=f"light-node:{pod_id}",
+                  body=body, payload_of=make)
 
 
 def _check_not_delivered(day: date, now: datetime, zone: ZoneInfo) -> None:
@@ -178,6 +190,7 @@ def _check_not_delivered(day: date, now: datetime, zone: ZoneInfo) -> None:
             response_model=SubmissionAccepted, responses=write_responses(403, 404, 409))
 def upload_baseline(pod_id: PodIdPath, delivery_day: DayPath, body: BaselineUpload,
                     settings: SettingsDep, submitter: SubmitterDep, response: Response,
+                    caller: Aggregator,
                     idempotency_key: IdempotencyKey = None) -> SubmissionAccepted:
     """Upload a PoD's baseline for a day not yet delivered (FR_AP_PR_2): one slot per MTU
     of the day (96; 92 or 100 on daylight-saving days), MTUs 0, 1, … in order."""
@@ -194,14 +207,16 @@ def upload_baseline(pod_id: PodIdPath, delivery_day: DayPath, body: BaselineUplo
                                 delivery_day=delivery_day, method="uploaded",
                                 slots=tuple(body.slots))
 
-    return accept(submitter, response, actor=body.aggregator_id, key=idempotency_key,
-                   route=f"baseline:{pod_id}:{delivery_day}", body=body, payload_of=make)
+    return accept(submitter, response, caller, actor=body.aggregator_id,
+                  key=idempotency_key, route=f"baseline:{pod_id}:{delivery_day}",
+                  body=body, payload_of=make)
 
 
 @router.post("/pods/{pod_id}/baselines/{delivery_day}/computation", status_code=201,
              response_model=SubmissionAccepted, responses=write_responses(403, 404, 409))
 def compute_baseline(pod_id: PodIdPath, delivery_day: DayPath, body: BaselineComputation,
                      settings: SettingsDep, submitter: SubmitterDep, response: Response,
+                     caller: Aggregator,
                      idempotency_key: IdempotencyKey = None) -> SubmissionAccepted:
     """Compute and publish a PoD's baseline from its certified readings: "high X of Y"
     (the X highest-consumption of the last Y like days without activations) or its
@@ -226,8 +241,9 @@ def compute_baseline(pod_id: PodIdPath, delivery_day: DayPath, body: BaselineCom
             raise Rejected(str(exc), code="BASELINE_HISTORY", field="method") from None
         return typical_profile_baseline(pod_id, body.aggregator_id, delivery_day, book, zone)
 
-    return accept(submitter, response, actor=body.aggregator_id, key=idempotency_key,
-                   route=f"baseline:{pod_id}:{delivery_day}", body=body, payload_of=make)
+    return accept(submitter, response, caller, actor=body.aggregator_id,
+                  key=idempotency_key, route=f"baseline:{pod_id}:{delivery_day}",
+                  body=body, payload_of=make)
 
 
 def _history(rows: list[Any], zone: ZoneInfo) -> dict[date, list[tuple[float, float]]]:
@@ -252,7 +268,7 @@ def _activated_days(conn: Connection, pod_id: str) -> set[date]:
 
 @router.get("/pods/{pod_id}/baselines/{delivery_day}", response_model=BaselinePublic,
             responses=errors(401, 403, 404))
-def get_baseline(pod_id: PodIdPath, delivery_day: DayPath, caller: CallerDep,
+def get_baseline(pod_id: PodIdPath, delivery_day: DayPath, caller: PodDataReader,
                  conn: DbConnection) -> BaselinePublic:
     """A PoD's baseline for a day: its aggregator's or the DSO's to read."""
     _readable_pod(conn, pod_id, caller)
@@ -268,7 +284,7 @@ def get_baseline(pod_id: PodIdPath, delivery_day: DayPath, caller: CallerDep,
 @router.get("/pods/{pod_id}/readings", response_model=PodReadings,
             responses=errors(401, 403, 404))
 def get_readings(
-    pod_id: PodIdPath, caller: CallerDep, conn: DbConnection, settings: SettingsDep,
+    pod_id: PodIdPath, caller: PodDataReader, conn: DbConnection, settings: SettingsDep,
     clock: ClockDep,
     start: Annotated[datetime, Query(alias="from", description="UTC, a quarter-hour")],
     end: Annotated[datetime, Query(alias="to", description="UTC, exclusive")],
@@ -320,14 +336,13 @@ def _quarter(pod_id: str, at: datetime, certified: Any, missing: Any) -> Quarter
 @router.get("/aggregators/{aggregator_id}/quarter-hours/{interval_start}",
             response_model=QuarterHourPacket, responses=errors(401, 403, 404))
 def get_quarter_hour(
-    aggregator_id: PodIdPath, interval_start: datetime, caller: CallerDep, conn: DbConnection,
+    aggregator_id: PodIdPath, interval_start: datetime, caller: QuarterHourReader,
+    conn: DbConnection,
 ) -> QuarterHourPacket:
     """The aggregator's 15-minute packet (FR_SCD_PD_3, flow 1): every one of its PoDs
     with a light node, certified, missing or pending for that quarter-hour. Only the
     aggregator itself reads it."""
-    if caller.participant_id != aggregator_id:
-        raise Forbidden("an aggregator reads only its own PoDs' data", code="NOT_YOUR_POD",
-                        field="aggregator_id")
+    caller.require_own(aggregator_id, field="aggregator_id")
     try:
         at = quarter_hour_in_utc(interval_start)
     except ValueError as exc:
@@ -342,7 +357,7 @@ def get_quarter_hour(
 @router.get("/pods/{pod_id}/setpoints", response_model=SetpointPage,
             responses=errors(401, 403, 404))
 def get_setpoints(pod_id: PodIdPath, delivery_day: Annotated[date, Query()],
-                  caller: CallerDep, conn: DbConnection,
+                  caller: PodDataReader, conn: DbConnection,
                   settings: SettingsDep) -> SetpointPage:
     """A PoD's setpoints of a delivery day and how far each got (issued, relayed,
     acknowledged with its three times)."""

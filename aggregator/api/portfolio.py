@@ -13,8 +13,7 @@ from sqlalchemy import Connection
 from access_layer.api.scd import own_pod
 from aggregator.domain.events import CostStep, PodOfferTermsSet
 from aggregator.domain.offers import CostCurve
-from ledger.errors import Forbidden
-from market.api.deps import CallerDep, IdempotencyKey, SubmitterDep, write_responses
+from market.api.deps import Aggregator, IdempotencyKey, SubmitterDep, write_responses
 from market.api.submission import accept
 from market.api.v1.schemas import SubmissionAccepted
 
@@ -38,13 +37,10 @@ class OfferTerms(BaseModel):
 @router.put("/{aggregator_id}/pods/{pod_id}/offer-terms", status_code=201,
             response_model=SubmissionAccepted, responses=write_responses(401, 403, 404))
 def set_offer_terms(aggregator_id: IdPath, pod_id: IdPath, body: OfferTerms,
-                    caller: CallerDep, submitter: SubmitterDep, response: Response,
+                    caller: Aggregator, submitter: SubmitterDep, response: Response,
                     idempotency_key: IdempotencyKey = None) -> SubmissionAccepted:
     """Set how one of the aggregator's PoDs is offered from the next session on; the
     offers are built from its baseline and posted when each session opens."""
-    if caller.participant_id != aggregator_id:
-        raise Forbidden("an aggregator sets only its own PoDs' terms", code="NOT_YOUR_POD",
-                        field="aggregator_id")
     # The curve's own rules (shares rising to 1, prices not falling), named by step.
     CostCurve(tuple((s.share, s.price_eur_per_mwh) for s in body.cost_curve))
 
@@ -53,5 +49,5 @@ def set_offer_terms(aggregator_id: IdPath, pod_id: IdPath, body: OfferTerms,
         return PodOfferTermsSet.model_validate({
             "pod_id": pod_id, "aggregator_id": aggregator_id, **body.model_dump()})
 
-    return accept(submitter, response, actor=aggregator_id, key=idempotency_key,
+    return accept(submitter, response, caller, actor=aggregator_id, key=idempotency_key,
                   route=f"offer-terms:{pod_id}", body=body, payload_of=payload_of)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from dso.grids import grid_of
 from ledger.http import errors
-from market.api.deps import SettingsDep
+from market.api.deps import GridOperator, SettingsDep
 
 router = APIRouter(prefix="/v1/dso", tags=["dso"])
 
@@ -32,7 +32,7 @@ class GridPublic(BaseModel):
 
 
 @router.get("/grid", response_model=GridPublic, responses=errors())
-def get_grid(settings: SettingsDep) -> GridPublic:
+def get_grid(settings: SettingsDep, caller: GridOperator) -> GridPublic:
     """Every grid point of the DSO's grid, primary substations first."""
     grid = grid_of(settings.dso_grid)
     order = {"primary_substation": 0, "mv_feeder": 1, "secondary_substation": 2}

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from dso.domain.kpis import KPI_IT_02_TARGET_PCT, KPI_IT_03_TARGET_PCT, ForecastReliability
 from dso.reports import reliability_report
 from ledger.http import errors
-from market.api.deps import DbConnection, SettingsDep
+from market.api.deps import DbConnection, GridOperator, SettingsDep
 
 router = APIRouter(prefix="/v1/dso/kpis", tags=["dso"])
 
@@ -50,7 +50,7 @@ def _public(k: ForecastReliability, target: float) -> ReliabilityPublic:
 @router.get("/forecast-reliability", response_model=ForecastReliabilityPublic,
             responses=errors())
 def get_forecast_reliability(
-        conn: DbConnection, settings: SettingsDep,
+        conn: DbConnection, settings: SettingsDep, caller: GridOperator,
         delivery_day: Annotated[date, Query(description="the day to score",
                                             ge=date(2000, 1, 2), le=date(2999, 12, 31))]
 ) -> ForecastReliabilityPublic:

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from dso.grids import grid_of
 from dso.state import current_state
 from ledger.http import errors
-from market.api.deps import ClockDep, DbConnection, SettingsDep
+from market.api.deps import ClockDep, DbConnection, GridOperator, SettingsDep
 
 router = APIRouter(prefix="/v1/dso", tags=["dso"])
 # The calendar's range (as the sessions' reads): beyond it no delivery day is computed.
@@ -46,7 +46,7 @@ class GridStatePublic(BaseModel):
 
 
 @router.get("/state", response_model=GridStatePublic, responses=errors())
-def get_state(conn: DbConnection, settings: SettingsDep, clock: ClockDep,
+def get_state(conn: DbConnection, settings: SettingsDep, clock: ClockDep, caller: GridOperator,
               at: Annotated[AwareDatetime | None, Query(
                   description="the instant to estimate (default: now on the market clock)",
                   ge=EARLIEST, le=LATEST)] = None) -> GridStatePublic:

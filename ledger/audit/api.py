@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from ledger.audit.proof import BatchPage, EventProof
 from ledger.audit.proofs import ProofService
+from ledger.auth.access import ANY, OWN, AnyParticipant, allowed
 from ledger.http import errors
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -19,21 +20,28 @@ def proof_service(request: Request) -> ProofService:
 
 
 Proofs = Annotated[ProofService, Depends(proof_service)]
+# A proof carries its event, which the leaf is the hash of, so it is shown to auditors
+# (whose work it is) and to the event's own actor; batches are roots only, for anyone.
+ProofReader = allowed(auditor=ANY, market_admin=ANY, dso=OWN, tso=OWN, aggregator=OWN)
 
 
 @router.get("/events/{event_id}/proof", response_model=EventProof, responses=errors(404, 409))
-def get_event_proof(event_id: str, proofs: Proofs) -> EventProof:
+def get_event_proof(event_id: str, proofs: Proofs, caller: ProofReader) -> EventProof:
     """The event, its Merkle leaf and sibling path, its batch and the anchoring transaction.
+    Auditors and the market's admin read any event's proof; a participant, those of the
+    events it published.
 
     Check it with ``flexmarket audit verify``, which trusts neither this API nor its
     database: only the chain.
     """
-    return proofs.proof(event_id)
+    proof = proofs.proof(event_id)
+    caller.require_own(proof.event["actor"], field="event_id")
+    return proof
 
 
 @router.get("/batches", response_model=BatchPage, responses=errors())
 def list_anchored_batches(
-    proofs: Proofs,
+    proofs: Proofs, caller: AnyParticipant,
     topic: Annotated[str | None, Query(max_length=200)] = None,
     partition: Annotated[int | None, Query(ge=0, le=100_000)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,

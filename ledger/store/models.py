@@ -113,4 +113,5 @@ class DeadLetterRow(Base):
 # The other parts' tables share this metadata: one database, one Alembic history.
 from access_layer.store import models as _access_layer_models  # noqa: E402, F401
 from aggregator.store import models as _aggregator_models  # noqa: E402, F401
+from ledger.auth import store as _auth_store  # noqa: E402, F401
 from market.store import models as _market_models  # noqa: E402, F401

@@ -23,6 +23,9 @@ from dso.api import kpis as dso_kpis
 from dso.api import state as dso_state
 from ledger.audit.api import router as audit_router
 from ledger.audit.proofs import ProofService
+from ledger.auth import api as auth_api
+from ledger.auth.access import declare_access
+from ledger.auth.keys import keyring
 from ledger.errors import FlexmarketError
 from ledger.settings import Settings, get_settings
 from market.api.submission import Submitter
@@ -43,6 +46,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         engine = create_engine(chosen.read_model_url, pool_pre_ping=True)
         market_clock = clock or build_clock(chosen)
         app.state.settings = chosen
+        app.state.keyring = keyring(chosen)
         app.state.engine = engine
         app.state.clock = market_clock
         app.state.proofs = ProofService(chosen, engine)
@@ -54,9 +58,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app = FastAPI(title="flexmarket", version="0.1.0", lifespan=lifespan,
                   description="Local flexibility market: sessions, requests, offers, "
                   "outcomes, and proofs of every event against the chain.")
-    for router in (sessions.router, requests.router, offers.router, outcomes.router,
-                   pods.router, scd.router, portfolio.router, settlements.router, kpis.router,
-                   dso_grid.router, dso_state.router, dso_kpis.router, audit_router):
+    for router in (auth_api.router, sessions.router, requests.router, offers.router,
+                   outcomes.router, pods.router, scd.router, portfolio.router,
+                   settlements.router, kpis.router, dso_grid.router, dso_state.router,
+                   dso_kpis.router, audit_router):
+        declare_access(router)
         app.include_router(router)
     app.add_exception_handler(FlexmarketError, _flexmarket_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
@@ -65,7 +71,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
 
 async def _flexmarket_error(request: Request, exc: FlexmarketError) -> JSONResponse:
-    return JSONResponse(exc.to_dict(), status_code=exc.http_status)
+    return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=exc.headers)
 
 
 async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -81,6 +87,8 @@ async def _invalid_request(request: Request, exc: RequestValidationError) -> JSO
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     log.error("request failed on a service behind the API", path=request.url.path,
               error=repr(exc))
+    retry_after = request.app.state.settings.retry_after_seconds
     return JSONResponse({"code": "SERVICE_UNAVAILABLE", "field": None,
                          "message": "a service behind the API (database, Kafka or chain) "
-                                    "did not answer; try again"}, status_code=503)
+                                    "did not answer; try again"}, status_code=503,
+                        headers={"Retry-After": str(retry_after)})

@@ -4,14 +4,15 @@ answers every route declares in the OpenAPI document."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Header, Path, Request
 from sqlalchemy import Connection, Engine
 
-from ledger.errors import NotFound, Unauthorized
+from ledger.auth.access import ANY, OWN, Principal, allowed
+from ledger.auth.roles import Role
+from ledger.errors import NotFound
 from ledger.http import errors
 from ledger.settings import Settings
 from market.api.submission import Submitter
@@ -76,27 +77,25 @@ def _session(session_id: SessionIdPath, settings: SettingsDep) -> SessionSlot:
 Session = Annotated[SessionSlot, Depends(_session)]
 
 
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling: a participant id, and whether it is the DSO of this deployment.
+# The routes' access, by what they serve (README "Roles and access").
+MarketReader = allowed(dso=ANY, tso=ANY, aggregator=ANY, market_admin=ANY)
+SystemOperator = allowed(dso=OWN, tso=OWN)
+Aggregator = allowed(aggregator=OWN)
+OfferReader = allowed(aggregator=OWN, dso=ANY, tso=ANY, market_admin=ANY)
+PodReader = allowed(aggregator=OWN, customer=OWN, dso=ANY, market_admin=ANY)
+AccountHolder = allowed(dso=OWN, tso=OWN, aggregator=OWN, customer=OWN, market_admin=ANY)
+GridOperator = allowed(dso=ANY, market_admin=ANY)
 
-    Asserted by the ``X-Participant-Id`` header until the API issues signed tokens
-    (issue 7): it lets the shared customer database, settlements and wallets apply their
-    per-participant rules now, and is not authentication.
+
+def require_pod_reader(who: Principal, pod: Any, *, field: str = "pod_id") -> None:
+    """Let ``who`` read PoD ``pod``'s data: its aggregator, its customer, or a role that
+    reads any PoD (``pod`` is ``None`` for an unknown PoD, which only the latter learn).
+
+    Raises:
+        Forbidden: ``NOT_YOURS``.
     """
-
-    participant_id: str
-    is_dso: bool
-
-
-def _caller(settings: SettingsDep, x_participant_id: Annotated[str | None, Header(
-        alias="X-Participant-Id", min_length=1, max_length=100,
-        pattern=r"^[A-Za-z0-9._:-]+$", description="the calling participant")] = None,
-            ) -> Caller:
-    if x_participant_id is None:
-        raise Unauthorized("say who is calling in the X-Participant-Id header",
-                           code="CALLER_UNKNOWN", field="X-Participant-Id")
-    return Caller(x_participant_id, x_participant_id == settings.dso_id)
-
-
-CallerDep = Annotated[Caller, Depends(_caller)]
+    if pod is None:
+        who.require_own(None, field=field)
+    else:
+        who.require_own(pod.customer_id if who.role is Role.CUSTOMER else pod.aggregator_id,
+                        field=field)

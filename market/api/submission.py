@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, insert
 from sqlalchemy.exc import IntegrityError
 from uuid6 import uuid7
 
+from ledger.auth.access import Principal
 from ledger.canonical import canonical_json, keccak_hex
 from ledger.catalog import EventPayload, new_event
 from ledger.envelope import Event, derived_event_id
@@ -114,13 +115,20 @@ def _repeat(seen: Any, fingerprint: str) -> Written:
 
 
 
-def accept(submitter: Submitter, response: Response, *, actor: str, key: str | None,
-           route: str, body: BaseModel,
-           payload_of: Callable[[Connection, datetime], EventPayload]) -> SubmissionAccepted:
+def accept(submitter: Submitter, response: Response, caller: Principal, *, actor: str,
+           key: str | None, route: str, body: BaseModel,
+           payload_of: Callable[[Connection, datetime], EventPayload],
+           actor_field: str = "aggregator_id") -> SubmissionAccepted:
     """Publish the one event ``payload_of`` makes (after checking its rules against the
     read models, raising a FlexmarketError when one is broken), once per key; sets the
     response's status (201, or 200 for a repeated key). For writes that are not about a
-    session: the answer names what the event is about (its partition key)."""
+    session: the answer names what the event is about (its partition key).
+
+    Raises:
+        Forbidden: ``NOT_YOURS`` when ``actor`` (the body's ``actor_field``) is not the
+            caller: nobody writes in another participant's name.
+    """
+    caller.require_own(actor, field=actor_field)
 
     def build(conn: Connection, event_id: UUID, now: datetime) -> tuple[Event,
                                                                          SubmissionAccepted]:

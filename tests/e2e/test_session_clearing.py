@@ -15,6 +15,7 @@ from ledger.kafka_log import end_offsets, read_partitions
 from ledger.settings import Settings
 from ledger.topics import topic_name
 from market.store.models import OutcomeRow
+from tests.auth import as_aggregator, as_dso, bearer
 from tests.builders import DA_CLOSED_AT, DA_SESSION, make_offer_body, make_request_body
 from tests.integration.market.harness import Market, running_market
 
@@ -47,18 +48,22 @@ def test_fr_mp_fs_3_dso_request_is_served_before_the_tso_request_end_to_end(
     offers = f"/v1/sessions/{DA_SESSION}/offers"
     requests = f"/v1/sessions/{DA_SESSION}/requests"
     mtu70 = [{"mtu": 70, "quantity": 4.0}]
-    with market.client() as client:
+    tso_token = bearer("TSO-1", "tso")
+    with market.client(headers=tso_token) as client:
         posted = [
             client.post(requests, json=make_request_body(quantities=mtu70,
-                                                         eligible_pods=["POD-000001"])),
+                                                         eligible_pods=["POD-000001"]),
+                        headers=as_dso()),
             client.post(requests, json=make_request_body(
                 requester_id="TSO-1", role="TSO", location={"kind": "pom", "id": "PS-1"},
                 eligible_pods=[], quantities=mtu70)),
             client.post(offers, json=make_offer_body(steps=[
-                {"mtu": 70, "quantity": 4.0, "price_eur_per_mwh": 100.0}])),
+                {"mtu": 70, "quantity": 4.0, "price_eur_per_mwh": 100.0}]),
+                        headers=as_aggregator("AGG-1")),
             client.post(offers, json=make_offer_body(
                 aggregator_id="AGG-2", pod_id="POD-000004",
-                steps=[{"mtu": 70, "quantity": 3.0, "price_eur_per_mwh": 200.0}])),
+                steps=[{"mtu": 70, "quantity": 3.0, "price_eur_per_mwh": 200.0}]),
+                        headers=as_aggregator("AGG-2")),
         ]
         assert [p.status_code for p in posted] == [201] * 4, [p.text for p in posted]
         dso_id, tso_id = posted[0].json()["id"], posted[1].json()["id"]

@@ -8,9 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from market.api.deps import DbConnection, SettingsDep, errors
+from ledger.auth.access import ANY
+from market.api.deps import DbConnection, SettingsDep, allowed, errors
 from market.kpi_report import end_of_day_report
 
+KpiReader = allowed(dso=ANY, tso=ANY, market_admin=ANY, auditor=ANY)
 router = APIRouter(prefix="/v1/kpis", tags=["kpis"])
 
 
@@ -36,7 +38,7 @@ class KpiReportPublic(BaseModel):
 
 @router.get("/end-of-day", response_model=KpiReportPublic, responses=errors())
 def get_end_of_day_report(
-    conn: DbConnection, settings: SettingsDep,
+    conn: DbConnection, settings: SettingsDep, caller: KpiReader,
     delivery_day: Annotated[date, Query(ge=date(2000, 1, 2), le=date(2999, 12, 31))],
     customers_contacted: Annotated[int | None, Query(
         ge=0, le=10**9, description="KPI_PR_01's customers contacted (from the CRM)")] = None,

@@ -14,8 +14,10 @@ from ledger.catalog import new_event
 from ledger.envelope import Event
 from ledger.errors import Forbidden, NotFound
 from market.api.deps import (
+    Aggregator,
     DbConnection,
     IdempotencyKey,
+    OfferReader,
     Session,
     SettingsDep,
     SubmitterDep,
@@ -42,7 +44,7 @@ OfferIdPath = Annotated[str, Path(min_length=1, max_length=100,
 @router.post("/v1/sessions/{session_id}/offers", status_code=201,
              response_model=SubmissionAccepted, responses=write_responses(403, 404, 409))
 def submit_offer(body: FlexOfferCreate, session: Session, settings: SettingsDep,
-                 submitter: SubmitterDep, response: Response,
+                 submitter: SubmitterDep, response: Response, caller: Aggregator,
                  idempotency_key: IdempotencyKey = None) -> SubmissionAccepted:
     """Submit an offer for one of the aggregator's PoDs to an open session.
 
@@ -51,6 +53,7 @@ def submit_offer(body: FlexOfferCreate, session: Session, settings: SettingsDep,
     The PoD's max flexibility bounds each MTU. Answers 201 with the event id, or 200 when
     this ``Idempotency-Key`` was accepted before.
     """
+    caller.require_own(body.aggregator_id, field="aggregator_id")
     zone = ZoneInfo(settings.time_zone)
 
     def build(conn: Connection, event_id: UUID, now: datetime) -> tuple[Event,
@@ -76,9 +79,10 @@ def submit_offer(body: FlexOfferCreate, session: Session, settings: SettingsDep,
 @router.post("/v1/offers/{offer_id}/withdrawal", status_code=201,
              response_model=SubmissionAccepted, responses=write_responses(403, 404, 409))
 def withdraw_offer(offer_id: OfferIdPath, body: OfferWithdrawal, settings: SettingsDep,
-                   submitter: SubmitterDep, response: Response,
+                   submitter: SubmitterDep, response: Response, caller: Aggregator,
                    idempotency_key: IdempotencyKey = None) -> SubmissionAccepted:
     """Withdraw an offer before its session's gate closes; only its aggregator may."""
+    caller.require_own(body.aggregator_id, field="aggregator_id")
 
     def build(conn: Connection, event_id: UUID, now: datetime) -> tuple[Event,
                                                                          SubmissionAccepted]:
@@ -106,24 +110,28 @@ def withdraw_offer(offer_id: OfferIdPath, body: OfferWithdrawal, settings: Setti
 @router.get("/v1/sessions/{session_id}/offers", response_model=FlexOfferPage,
             responses=errors(404))
 def list_session_offers(
-    session: Session, conn: DbConnection,
+    session: Session, conn: DbConnection, caller: OfferReader,
     aggregator_id: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> FlexOfferPage:
-    """A session's offers, oldest first; filter by aggregator."""
+    """A session's offers, oldest first; filter by aggregator (an aggregator sees its
+    own only)."""
     total, rows = queries.list_offers(conn, session_id=session.session_id,
-                                      aggregator_id=aggregator_id, limit=limit,
+                                      aggregator_id=caller.own_filter(
+                                          aggregator_id, field="aggregator_id"), limit=limit,
                                       offset=offset)
     return FlexOfferPage(items=[offer_public(r) for r in rows], total=total)
 
 
 @router.get("/v1/offers/{offer_id}", response_model=FlexOfferPublic, responses=errors(404))
-def get_offer(offer_id: OfferIdPath, conn: DbConnection) -> FlexOfferPublic:
+def get_offer(offer_id: OfferIdPath, conn: DbConnection,
+              caller: OfferReader) -> FlexOfferPublic:
     """One offer, as projected from its events."""
     row = queries.get_offer(conn, offer_id)
     if row is None:
         raise NotFound(f"no offer {offer_id}", code="UNKNOWN_OFFER", field="offer_id")
+    caller.require_own(row.aggregator_id, field="offer_id")
     return offer_public(row)
 
 

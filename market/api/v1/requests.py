@@ -16,9 +16,11 @@ from ledger.errors import Forbidden, NotFound
 from market.api.deps import (
     DbConnection,
     IdempotencyKey,
+    MarketReader,
     Session,
     SettingsDep,
     SubmitterDep,
+    SystemOperator,
     calendar_session,
     errors,
     write_responses,
@@ -47,7 +49,7 @@ RequestIdPath = Annotated[str, Path(min_length=1, max_length=100,
              response_model=SubmissionAccepted,
              responses=write_responses(404, 409))
 def submit_request(body: FlexRequestCreate, session: Session, settings: SettingsDep,
-                   submitter: SubmitterDep, response: Response,
+                   submitter: SubmitterDep, response: Response, caller: SystemOperator,
                    idempotency_key: IdempotencyKey = None) -> SubmissionAccepted:
     """Submit a DSO or TSO flexibility request to an open session.
 
@@ -55,6 +57,10 @@ def submit_request(body: FlexRequestCreate, session: Session, settings: Settings
     request names a PoM. Answers 201 with the event id, or 200 when this
     ``Idempotency-Key`` was accepted before.
     """
+    caller.require_own(body.requester_id, field="requester_id")
+    if body.role.lower() != caller.role:
+        raise Forbidden(f"{caller.participant_id} is a {caller.role}: it requests as one",
+                        code="NOT_YOUR_ROLE", field="role")
     zone = ZoneInfo(settings.time_zone)
 
     def build(conn: Connection, event_id: UUID, now: datetime) -> tuple[Event,
@@ -83,8 +89,10 @@ def submit_request(body: FlexRequestCreate, session: Session, settings: Settings
              responses=write_responses(403, 404, 409))
 def withdraw_request(request_id: RequestIdPath, body: RequestWithdrawal,
                      settings: SettingsDep, submitter: SubmitterDep, response: Response,
+                     caller: SystemOperator,
                      idempotency_key: IdempotencyKey = None) -> SubmissionAccepted:
     """Withdraw a request before its session's gate closes; only its requester may."""
+    caller.require_own(body.requester_id, field="requester_id")
 
     def build(conn: Connection, event_id: UUID, now: datetime) -> tuple[Event,
                                                                          SubmissionAccepted]:
@@ -112,7 +120,7 @@ def withdraw_request(request_id: RequestIdPath, body: RequestWithdrawal,
 @router.get("/v1/sessions/{session_id}/requests", response_model=FlexRequestPage,
             responses=errors(404))
 def list_session_requests(
-    session: Session, conn: DbConnection,
+    session: Session, conn: DbConnection, caller: MarketReader,
     requester_id: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
@@ -126,7 +134,8 @@ def list_session_requests(
 
 @router.get("/v1/requests/{request_id}", response_model=FlexRequestPublic,
             responses=errors(404))
-def get_request(request_id: RequestIdPath, conn: DbConnection) -> FlexRequestPublic:
+def get_request(request_id: RequestIdPath, conn: DbConnection,
+                caller: MarketReader) -> FlexRequestPublic:
     """One request, as projected from its events."""
     row = queries.get_request(conn, request_id)
     if row is None:

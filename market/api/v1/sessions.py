@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query
 from sqlalchemy import Connection
 
+from ledger.auth.access import AnyParticipant
 from market.api.deps import ClockDep, DbConnection, Session, SettingsDep, errors
 from market.api.v1.schemas import OutcomeRefs, SessionPage, SessionPublic
 from market.domain.calendar import SessionSlot, day_sessions
@@ -34,7 +35,7 @@ def session_public(slot: SessionSlot, clock: Clock, conn: Connection) -> Session
 
 @router.get("", response_model=SessionPage, responses=errors())
 def list_sessions(
-    clock: ClockDep, settings: SettingsDep, conn: DbConnection,
+    clock: ClockDep, settings: SettingsDep, conn: DbConnection, caller: AnyParticipant,
     delivery_day: Annotated[date | None, Query(
         description="local delivery day; default: today and tomorrow on the market's clock",
         ge=date(2000, 1, 1), le=date(2999, 12, 31))] = None,
@@ -50,6 +51,7 @@ def list_sessions(
 
 
 @router.get("/{session_id}", response_model=SessionPublic, responses=errors(404))
-def get_session(session: Session, clock: ClockDep, conn: DbConnection) -> SessionPublic:
+def get_session(session: Session, clock: ClockDep, conn: DbConnection,
+                caller: AnyParticipant) -> SessionPublic:
     """One session: its delivery window, gate times, state now, and outcomes so far."""
     return session_public(session, clock, conn)

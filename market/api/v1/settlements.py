@@ -13,14 +13,18 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
-from ledger.errors import Conflict, Forbidden
+from ledger.auth.access import ANY, OWN
+from ledger.errors import Conflict
 from ledger.store.queries import utc
 from market.api.deps import (
-    CallerDep,
+    AccountHolder,
+    Aggregator,
     DbConnection,
     IdempotencyKey,
     SettingsDep,
     SubmitterDep,
+    SystemOperator,
+    allowed,
     errors,
     write_responses,
 )
@@ -35,6 +39,7 @@ from market.domain.events import (
 )
 from market.store import settlement_queries
 
+MechanismReader = allowed(aggregator=OWN, market_admin=ANY)
 router = APIRouter(tags=["settlement"])
 ParticipantPath = Annotated[str, Path(min_length=1, max_length=100,
                                       pattern=r"^[A-Za-z0-9._:-]+$")]
@@ -118,6 +123,7 @@ class WalletPublic(BaseModel):
 @router.post("/v1/settlement-mechanisms", status_code=201, response_model=SubmissionAccepted,
              responses=write_responses(409))
 def create_mechanism(body: MechanismCreate, submitter: SubmitterDep, response: Response,
+                     caller: Aggregator,
                      idempotency_key: IdempotencyKey = None) -> SubmissionAccepted:
     """FR_MP_SET_1: create a settlement mechanism; PoDs registered with its id are
     settled with their customers under it. Ids are first come, first served."""
@@ -128,15 +134,16 @@ def create_mechanism(body: MechanismCreate, submitter: SubmitterDep, response: R
                            field="mechanism_id")
         return SettlementMechanismCreated(**body.model_dump())
 
-    return accept(submitter, response, actor=body.aggregator_id, key=idempotency_key,
+    return accept(submitter, response, caller, actor=body.aggregator_id, key=idempotency_key,
                   route=f"mechanism:{body.mechanism_id}", body=body, payload_of=payload_of)
 
 
 @router.get("/v1/settlement-mechanisms", response_model=MechanismPage,
             responses=errors())
-def list_mechanisms(conn: DbConnection, aggregator_id: Annotated[str, Query(
-        min_length=1, max_length=100)]) -> MechanismPage:
+def list_mechanisms(conn: DbConnection, caller: MechanismReader, aggregator_id: Annotated[
+        str, Query(min_length=1, max_length=100)]) -> MechanismPage:
     """FR_MP_SET_2: the settlement mechanisms of an aggregator, oldest first."""
+    caller.require_own(aggregator_id, field="aggregator_id")
     return MechanismPage(items=[
         MechanismPublic(**{k: getattr(r, k) for k in MechanismCreate.model_fields},
                         created_at=utc(r.created_at))
@@ -145,13 +152,10 @@ def list_mechanisms(conn: DbConnection, aggregator_id: Annotated[str, Query(
 
 @router.post("/v1/fundings", status_code=201, response_model=SubmissionAccepted,
              responses=write_responses(403, 409))
-def fund(body: FundingCreate, caller: CallerDep, submitter: SubmitterDep, response: Response,
-         idempotency_key: IdempotencyKey = None) -> SubmissionAccepted:
+def fund(body: FundingCreate, caller: SystemOperator, submitter: SubmitterDep,
+         response: Response, idempotency_key: IdempotencyKey = None) -> SubmissionAccepted:
     """A system operator pays money in; the settlement processor mints as many tokens
     (cents) to its wallet, once per ``funding_id``. Only the operator itself funds."""
-    if caller.participant_id != body.operator_id:
-        raise Forbidden("an operator funds only its own wallet", code="NOT_YOUR_WALLET",
-                        field="operator_id")
 
     def payload_of(conn: Connection, now: datetime) -> OperatorFunded:
         if settlement_queries.get_funding(conn, body.funding_id) is not None:
@@ -159,8 +163,9 @@ def fund(body: FundingCreate, caller: CallerDep, submitter: SubmitterDep, respon
                            code="FUNDING_EXISTS", field="funding_id")
         return OperatorFunded(**body.model_dump())
 
-    return accept(submitter, response, actor=body.operator_id, key=idempotency_key,
-                  route=f"funding:{body.funding_id}", body=body, payload_of=payload_of)
+    return accept(submitter, response, caller, actor=body.operator_id, key=idempotency_key,
+                  route=f"funding:{body.funding_id}", body=body, payload_of=payload_of,
+                  actor_field="operator_id")
 
 
 def period_days(day: date, period: Literal["day", "week", "month"]) -> tuple[date, date]:
@@ -185,7 +190,7 @@ CSV_COLUMNS = ("delivery_day", "pod_id", "aggregator_id", "customer_id", "mechan
                 "content": {"text/csv": {}},
                 "description": "the settlements; CSV with format=csv"}})
 def list_settlements(
-    participant_id: ParticipantPath, caller: CallerDep, conn: DbConnection,
+    participant_id: ParticipantPath, caller: AccountHolder, conn: DbConnection,
     day: Annotated[date, Query(description="a day of the period")],
     period: Annotated[Literal["day", "week", "month"], Query()] = "day",
     format: Annotated[Literal["json", "csv"], Query()] = "json",
@@ -193,9 +198,7 @@ def list_settlements(
     """FR_MP_SET_6/7: the PoD settlements a participant is part of (as aggregator,
     customer or paying operator) for the day, ISO week or month of ``day``, as JSON or
     as a CSV download. Only the participant reads its own."""
-    if caller.participant_id != participant_id:
-        raise Forbidden("a participant reads only its own settlements",
-                        code="NOT_YOUR_SETTLEMENTS", field="participant_id")
+    caller.require_own(participant_id, field="participant_id")
     first, last = period_days(day, period)
     items = [PodSettlementPublic(
         **{k: getattr(r, k) for k in CSV_COLUMNS},
@@ -217,13 +220,11 @@ def list_settlements(
 
 @router.get("/v1/wallets/{participant_id}", response_model=WalletPublic,
             responses=errors(401, 403, 404))
-def get_wallet(participant_id: ParticipantPath, caller: CallerDep, conn: DbConnection,
+def get_wallet(participant_id: ParticipantPath, caller: AccountHolder, conn: DbConnection,
                settings: SettingsDep) -> WalletPublic:
     """A participant's wallet: address, balance on chain, and its transfers. Only its
     owner reads it."""
-    if caller.participant_id != participant_id:
-        raise Forbidden("a wallet is readable by its owner only", code="NOT_YOUR_WALLET",
-                        field="participant_id")
+    caller.require_own(participant_id, field="participant_id")
     # An unreachable chain is a ChainError: the app answers 503, never 500.
     tokens = TokenLedger.open(settings)
     balance = tokens.balance(participant_id)

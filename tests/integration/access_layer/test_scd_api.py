@@ -15,13 +15,15 @@ from aggregator.store.models import BaselineRow
 from ledger.settings import Settings
 from ledger.store.models import PodRow
 from market.store.models import SettlementMechanismRow
+from tests.auth import as_aggregator, as_dso, bearer
 from tests.builders import make_location, make_max_flexibility
 from tests.integration.market.harness import Market, running_market
 
 pytestmark = pytest.mark.integration
 TOMORROW = date.today() + timedelta(days=2)
-AGG_1 = {"X-Participant-Id": "AGG-1"}
-AGG_2 = {"X-Participant-Id": "AGG-2"}
+AGG_1 = as_aggregator("AGG-1")
+AGG_2 = as_aggregator("AGG-2")
+NO_TOKEN = {"Authorization": ""}
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,7 @@ def market(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 @pytest.fixture
 def client(market: Market) -> Iterator[TestClient]:
-    with market.client() as c:
+    with market.client(headers=AGG_1) as c:
         yield c
 
 
@@ -54,7 +56,7 @@ def test_fr_scd_ca_1_pods_are_registered_once_per_aggregator(market: Market,
     answer = client.post("/v1/scd/pods", json=body)
     assert answer.status_code == 201 and answer.json()["id"] == "POD-NEW"
     market.wait_until(select(func.count()).select_from(PodRow), 5, "POD-NEW projected")
-    taken = client.post("/v1/scd/pods", json={**body, "aggregator_id": "AGG-2"})
+    taken = client.post("/v1/scd/pods", json={**body, "aggregator_id": "AGG-2"}, headers=AGG_2)
     assert _error(taken) == (409, "POD_REGISTERED", "pod_id")
     unknown = client.post("/v1/scd/pods", json={**body, "settlement_mechanism_id": "NOPE"})
     assert _error(unknown) == (404, "UNKNOWN_MECHANISM", "settlement_mechanism_id")
@@ -64,8 +66,11 @@ def test_light_nodes_are_enrolled_by_the_pods_aggregator_only(client: TestClient
     node = {"aggregator_id": "AGG-1", "node_address": "0x" + "Ab" * 20}
     assert client.put("/v1/scd/pods/POD-000001/light-node", json=node).status_code == 201
     other = client.put("/v1/scd/pods/POD-000001/light-node",
-                       json={**node, "aggregator_id": "AGG-2"})
+                       json={**node, "aggregator_id": "AGG-2"}, headers=AGG_2)
     assert _error(other) == (403, "NOT_YOUR_POD", "aggregator_id")
+    posing = client.put("/v1/scd/pods/POD-000001/light-node",
+                        json={**node, "aggregator_id": "AGG-2"})
+    assert _error(posing) == (403, "NOT_YOURS", "aggregator_id")
     assert _error(client.put("/v1/scd/pods/POD-NONE/light-node", json=node))[:2] == (
         404, "UNKNOWN_POD")
     bad = client.put("/v1/scd/pods/POD-000001/light-node",
@@ -86,10 +91,13 @@ def test_fr_ap_pr_2_a_baseline_changes_only_for_a_day_not_delivered(
     assert _error(short) == (422, "BASELINE_SLOTS", "slots")
     market.wait_until(select(func.count()).select_from(BaselineRow), 1, "baseline projected")
     assert client.get(url, headers=AGG_1).json()["method"] == "uploaded"
-    assert client.get(url, headers={"X-Participant-Id": market.settings.dso_id}
-                      ).status_code == 200
-    assert _error(client.get(url, headers=AGG_2)) == (403, "NOT_YOUR_POD", "pod_id")
-    assert _error(client.get(url)) == (401, "CALLER_UNKNOWN", "X-Participant-Id")
+    assert client.get(url, headers=as_dso(market.settings.dso_id)).status_code == 200
+    assert client.get(url, headers=bearer("CUST-1", "customer")).status_code == 200
+    assert _error(client.get(url, headers=AGG_2)) == (403, "NOT_YOURS", "pod_id")
+    assert _error(client.get(url, headers=bearer("CUST-2", "customer"))) == (
+        403, "NOT_YOURS", "pod_id")
+    assert _error(client.get(url, headers=NO_TOKEN)) == (
+        401, "NOT_AUTHENTICATED", "Authorization")
 
 
 def test_a_baseline_without_history_cannot_be_computed(client: TestClient) -> None:
@@ -106,7 +114,7 @@ def test_fr_scd_pd_3_the_quarter_hour_packet_is_the_aggregators_own(
     assert own.status_code == 200
     assert {p["pod_id"]: p["status"] for p in own.json()["pods"]} == {"POD-000001": "pending"}
     other = client.get(f"/v1/scd/aggregators/AGG-1/quarter-hours/{at}", headers=AGG_2)
-    assert _error(other) == (403, "NOT_YOUR_POD", "aggregator_id")
+    assert _error(other) == (403, "NOT_YOURS", "aggregator_id")
 
 
 def test_fr_mp_set_1_2_mechanisms_fundings_and_offer_terms(market: Market,
@@ -125,10 +133,11 @@ def test_fr_mp_set_1_2_mechanisms_fundings_and_offer_terms(market: Market,
     assert _error(too_big) == (422, "INVALID_REQUEST", "revenue_share_pct")
 
     funding = {"funding_id": "F-1", "operator_id": "DSO-1", "amount_cents": 5000}
-    assert _error(client.post("/v1/fundings", json=funding, headers=AGG_1)) == (
-        403, "NOT_YOUR_WALLET", "operator_id")
-    assert client.post("/v1/fundings", json=funding,
-                       headers={"X-Participant-Id": "DSO-1"}).status_code == 201
+    assert _error(client.post("/v1/fundings", json=funding)) == (
+        403, "ROLE_NOT_ALLOWED", "Authorization")
+    assert _error(client.post("/v1/fundings", json=funding, headers=bearer("TSO-1", "tso"))
+                  ) == (403, "NOT_YOURS", "operator_id")
+    assert client.post("/v1/fundings", json=funding, headers=as_dso()).status_code == 201
 
     terms = {"enabled": True, "cost_curve": [{"share": 0.6, "price_eur_per_mwh": 90},
                                              {"share": 1.0, "price_eur_per_mwh": 80}]}

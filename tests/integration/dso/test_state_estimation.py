@@ -12,10 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from access_layer.domain.events import MeterReadingCertified
 from access_layer.store.models import MeterReadingRow
 from ledger.catalog import new_event
 from ledger.settings import Settings
+from tests.auth import as_dso
+from tests.builders import make_reading
 from tests.integration.market.harness import Market, running_market
 from tests.integration.projection_harness import publish
 
@@ -24,21 +25,14 @@ LATEST = datetime(2026, 6, 10, 16, 45, tzinfo=UTC)  # a Wednesday, 18:45 in Rome
 AT = LATEST + timedelta(minutes=22)
 
 
-def reading(pod_id: str, start: datetime, p_kw: float) -> MeterReadingCertified:
-    return MeterReadingCertified(
-        pod_id=pod_id, interval_start=start, p_kw=p_kw, q_kvar=0.1 * p_kw,
-        energy_kwh=p_kw / 4, node_address="0x" + "ab" * 20, packet_hash="0x" + "cd" * 32,
-        signature="0x" + "ef" * 65)
-
-
 @pytest.fixture(scope="module")
 def market(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
     with running_market(stack, tmp_path_factory.mktemp("state")) as running:
         # POD-000001 (bus 5 of CIGRE MV) drew 1 kW at this quarter-hour on the two days
         # before, and 300 kW now.
-        history = [reading("POD-000001", LATEST - timedelta(days=d), 1.0) for d in (1, 2)]
+        history = [make_reading("POD-000001", LATEST - timedelta(days=d), 1.0) for d in (1, 2)]
         publish(running.settings, [new_event(r, actor="BAL") for r in
-                                   [*history, reading("POD-000001", LATEST, 300.0)]])
+                                   [*history, make_reading("POD-000001", LATEST, 300.0)]])
         running.wait_until(select(func.count()).select_from(MeterReadingRow), 3,
                            "readings projected")
         yield running
@@ -51,7 +45,7 @@ def _state(client: TestClient, at: datetime) -> dict:  # type: ignore[type-arg]
 
 
 def test_a_metered_deviation_moves_the_estimate_at_its_bus(market: Market) -> None:
-    with market.client() as client:
+    with market.client(headers=as_dso()) as client:
         now = _state(client, AT)
         stale = _state(client, AT + timedelta(hours=2))  # no reading is fresh any more
     assert now["grid"] == "cigre_mv" and now["converged"]
@@ -61,7 +55,7 @@ def test_a_metered_deviation_moves_the_estimate_at_its_bus(market: Market) -> No
     assert stale["metered_pods"] == 0 and stale["measured_buses"] == 0
     # A week before, same weekday and quarter-hour, nothing was metered: the forecast
     # alone. Now the readings, 300 kW against a 1 kW profile, add about 0.3 MW at bus 5.
-    with market.client() as client:
+    with market.client(headers=as_dso()) as client:
         baseline = client.get("/v1/dso/state", params={
             "at": (AT - timedelta(days=7)).isoformat()}).json()
     forecast_only = {b["bus"]: b for b in baseline["buses"]}[5]
@@ -70,7 +64,7 @@ def test_a_metered_deviation_moves_the_estimate_at_its_bus(market: Market) -> No
 
 
 def test_bad_input_is_a_4xx_naming_the_field(market: Market) -> None:
-    with market.client() as client:
+    with market.client(headers=as_dso()) as client:
         answers = [client.get("/v1/dso/state", params={"at": at}) for at in (
             "2026-06-10T17:00:00", "yesterday", "1500-01-01T00:00:00Z",
             "9999-12-31T23:00:00Z")]
@@ -85,7 +79,7 @@ def test_bad_input_is_a_4xx_naming_the_field(market: Market) -> None:
 def test_kpi_it_02_and_kpi_it_03_of_the_day_from_the_readings(market: Market) -> None:
     """One reading on the day, 300 kW against a 1 kW weekday profile: |300 − 1| / 300. The
     4-hour forecast had no reading 4 hours before to start from: excluded, counted."""
-    with market.client() as client:
+    with market.client(headers=as_dso()) as client:
         answer = client.get("/v1/dso/kpis/forecast-reliability",
                             params={"delivery_day": "2026-06-10"})
         bad = client.get("/v1/dso/kpis/forecast-reliability",
@@ -104,7 +98,7 @@ def test_kpi_it_02_and_kpi_it_03_of_the_day_from_the_readings(market: Market) ->
 
 
 def test_the_grid_points_aggregators_register_pods_under(market: Market) -> None:
-    with market.client() as client:
+    with market.client(headers=as_dso()) as client:
         answer = client.get("/v1/dso/grid")
     assert answer.status_code == 200, answer.text
     body = answer.json()

@@ -43,8 +43,10 @@ class Market:
         self.worker.wait_until(holds, what=what, timeout_s=timeout_s)
 
     @contextmanager
-    def client(self, clock: Clock | None = None) -> Iterator[TestClient]:
-        with TestClient(create_app(self.settings, clock=clock),
+    def client(self, clock: Clock | None = None,
+               headers: dict[str, str] | None = None) -> Iterator[TestClient]:
+        """The API in process; ``headers`` go with every request (e.g. a bearer token)."""
+        with TestClient(create_app(self.settings, clock=clock), headers=headers,
                         raise_server_exceptions=False) as client:
             yield client
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from ledger.settings import Settings
 from market.domain.clock import ManualClock
 from market.store.models import FlexOfferRow, IdempotencyKeyRow
+from tests.auth import as_aggregator, as_dso, bearer
 from tests.builders import (
     DA_CLOSED_AT,
     DA_OPEN_AT,
@@ -44,7 +45,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def client(market: Market, clock: ManualClock) -> Iterator[TestClient]:
-    with market.client(clock) as client:
+    with market.client(clock, headers=as_aggregator("AGG-1")) as client:
         yield client
 
 
@@ -72,10 +73,10 @@ def test_fr_mp_fs_1_an_offer_becomes_one_event_and_is_projected(market: Market,
 
 
 def test_a_dso_and_a_tso_request_are_accepted(market: Market, client: TestClient) -> None:
-    dso = client.post(REQUESTS, json=make_request_body())
+    dso = client.post(REQUESTS, json=make_request_body(), headers=as_dso())
     tso = client.post(REQUESTS, json=make_request_body(
         requester_id="TSO-1", role="TSO", location={"kind": "pom", "id": "PS-1"},
-        eligible_pods=[]))
+        eligible_pods=[]), headers=bearer("TSO-1", "tso"))
     assert (dso.status_code, tso.status_code) == (201, 201), (dso.text, tso.text)
 
 
@@ -172,7 +173,8 @@ def test_fr_mp_fs_1_bad_requests_get_a_4xx_naming_the_field_and_write_nothing(
         market: Market, client: TestClient, case: str, body: dict[str, Any], status: int,
         code: str, field: str) -> None:
     before = market.submissions_on_log()
-    answer = client.post(REQUESTS, json=body)
+    answer = client.post(REQUESTS, json=body,
+                         headers=bearer(body["requester_id"], body["role"].lower()))
     assert answer.status_code == status, answer.text
     assert (answer.json()["code"], answer.json()["field"]) == (code, field)
     assert market.submissions_on_log() == before
@@ -186,7 +188,7 @@ def test_fr_mp_fs_1_offer_after_gate_closure_gets_409_and_writes_nothing(
     assert answer.status_code == 409
     assert (answer.json()["code"], answer.json()["field"]) == ("OFFER_AFTER_GATE_CLOSURE",
                                                               "session_id")
-    assert client.post(REQUESTS, json=make_request_body()).json()["code"] == (
+    assert client.post(REQUESTS, json=make_request_body(), headers=as_dso()).json()["code"] == (
         "REQUEST_AFTER_GATE_CLOSURE")
     assert market.submissions_on_log() == before
 
@@ -205,8 +207,11 @@ def test_withdrawal_by_the_owner_only_and_once(market: Market, client: TestClien
     offer_id = client.post(OFFERS, json=make_offer_body()).json()["id"]
     market.wait_until(select(func.count()).select_from(FlexOfferRow).where(
         FlexOfferRow.offer_id == offer_id), 1, "offer projected")
-    stranger = client.post(f"/v1/offers/{offer_id}/withdrawal", json={"aggregator_id": "AGG-2"})
+    stranger = client.post(f"/v1/offers/{offer_id}/withdrawal", json={"aggregator_id": "AGG-2"},
+                           headers=as_aggregator("AGG-2"))
     assert (stranger.status_code, stranger.json()["code"]) == (403, "NOT_THE_AGGREGATOR")
+    posing = client.post(f"/v1/offers/{offer_id}/withdrawal", json={"aggregator_id": "AGG-2"})
+    assert (posing.status_code, posing.json()["code"]) == (403, "NOT_YOURS")
     owner = client.post(f"/v1/offers/{offer_id}/withdrawal", json={"aggregator_id": "AGG-1"})
     assert owner.status_code == 201
     market.wait_until(select(FlexOfferRow.withdrawn).where(FlexOfferRow.offer_id == offer_id),
@@ -227,13 +232,20 @@ def test_sessions_of_a_day_with_their_state(client: TestClient) -> None:
     assert client.get("/v1/sessions/DA-2026-13-01").status_code == 404
 
 
-def test_registry_reads(client: TestClient) -> None:
+def test_registry_reads_each_aggregator_its_own_the_dso_all(client: TestClient) -> None:
     pods = client.get("/v1/pods", params={"aggregator_id": "AGG-1"}).json()
     assert pods["total"] == 3
-    assert client.get("/v1/pods/POD-000004").json()["up_p_kw"] == 50.0
-    assert client.get("/v1/pods/POD-404").status_code == 404
-    assert client.get(f"/v1/sessions/{DA_SESSION}/outcomes/market").json()["code"] == (
-        "NO_OUTCOME_YET")
+    assert client.get("/v1/pods").json()["total"] == 3
+    assert client.get("/v1/pods", headers=as_dso()).json()["total"] == 4
+    assert client.get("/v1/pods/POD-000004", headers=as_dso()).json()["up_p_kw"] == 50.0
+    other = client.get("/v1/pods/POD-000004")
+    assert (other.status_code, other.json()["code"]) == (403, "NOT_YOURS")
+    assert client.get("/v1/pods", params={"aggregator_id": "AGG-2"}).status_code == 403
+    # An unknown PoD is a 404 only to whom may read any PoD: others learn nothing.
+    assert client.get("/v1/pods/POD-404", headers=as_dso()).status_code == 404
+    assert client.get("/v1/pods/POD-404").status_code == 403
+    assert client.get(f"/v1/sessions/{DA_SESSION}/outcomes/market",
+                      headers=as_dso()).json()["code"] == "NO_OUTCOME_YET"
 
 
 JSONISH = st.recursive(st.none() | st.booleans() | st.floats() | st.integers() | st.text(),

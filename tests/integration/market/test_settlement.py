@@ -49,6 +49,7 @@ from market.domain.settlement import (
 )
 from market.processors.settlement import pay_day
 from market.store.models import DaySettlementRow, PodSettlementRow, TokenTransferRow
+from tests.auth import as_aggregator, as_dso, bearer
 from tests.builders import (
     make_baseline,
     make_pod_registered,
@@ -224,23 +225,23 @@ def _replayed(day: Day) -> str:
 def test_fr_mp_set_6_7_settlements_and_wallets_are_their_owners(day: Day) -> None:
     with _client(day.settings) as client:
         own = client.get("/v1/participants/AGG-1/settlements", params={"day": "2026-11-30"},
-                         headers={"X-Participant-Id": "AGG-1"})
+                         headers=as_aggregator("AGG-1"))
         assert own.status_code == 200
         assert [i["pod_id"] for i in own.json()["items"]] == ["POD-A", "POD-B"]
         month = client.get("/v1/participants/DSO-1/settlements",
                            params={"day": "2026-11-02", "period": "month", "format": "csv"},
-                           headers={"X-Participant-Id": "DSO-1"})
+                           headers=as_dso("DSO-1"))
         assert month.status_code == 200 and month.headers["content-type"].startswith("text/csv")
         lines = month.text.strip().splitlines()
         assert lines[0].startswith("delivery_day,pod_id") and len(lines) == 4
         other = client.get("/v1/participants/AGG-1/settlements", params={"day": "2026-11-30"},
-                           headers={"X-Participant-Id": "AGG-2"})
-        assert (other.status_code, other.json()["code"]) == (403, "NOT_YOUR_SETTLEMENTS")
-        wallet = client.get("/v1/wallets/CUST-A", headers={"X-Participant-Id": "CUST-A"})
+                           headers=as_aggregator("AGG-2"))
+        assert (other.status_code, other.json()["code"]) == (403, "NOT_YOURS")
+        wallet = client.get("/v1/wallets/CUST-A", headers=bearer("CUST-A", "customer"))
         assert wallet.status_code == 200
         assert (wallet.json()["balance_cents"], len(wallet.json()["transfers"])) == (20, 1)
         assert client.get("/v1/wallets/CUST-A",
-                          headers={"X-Participant-Id": "CUST-B"}).status_code == 403
+                          headers=bearer("CUST-B", "customer")).status_code == 403
         assert client.get("/v1/wallets/CUST-A").status_code == 401
 
 
@@ -249,14 +250,14 @@ def test_an_aggregator_reading_another_aggregators_pod_gets_403(day: Day) -> Non
     period = {"from": "2026-11-30T09:00:00Z", "to": "2026-11-30T09:30:00Z"}
     with _client(day.settings) as client:
         own = client.get("/v1/scd/pods/POD-A/readings", params=period,
-                         headers={"X-Participant-Id": "AGG-1"})
+                         headers=as_aggregator("AGG-1"))
         assert own.status_code == 200
         assert [r["status"] for r in own.json()["readings"]] == ["certified", "certified"]
         stranger = client.get("/v1/scd/pods/POD-A/readings", params=period,
-                              headers={"X-Participant-Id": "AGG-2"})
-        assert (stranger.status_code, stranger.json()["code"]) == (403, "NOT_YOUR_POD")
+                              headers=as_aggregator("AGG-2"))
+        assert (stranger.status_code, stranger.json()["code"]) == (403, "NOT_YOURS")
         dso = client.get("/v1/scd/pods/POD-C/readings", params=period,
-                         headers={"X-Participant-Id": day.settings.dso_id})
+                         headers=as_dso(day.settings.dso_id))
         assert dso.status_code == 200
         body = dso.json()
         assert [r["status"] for r in body["readings"]] == ["pending", "pending"]
@@ -273,7 +274,8 @@ def test_the_end_of_day_kpi_report_reads_the_day(day: Day) -> None:
     three customers offered; KPI_PR_01 from the campaign's 30 contacted, 10 %."""
     with _client(day.settings) as client:
         answer = client.get("/v1/kpis/end-of-day", params={"delivery_day": "2026-11-30",
-                                                           "customers_contacted": 30})
+                                                           "customers_contacted": 30},
+                            headers=as_dso(day.settings.dso_id))
     assert answer.status_code == 200
     lines = {(line["kpi"], line["scope"]): line for line in answer.json()["lines"]}
     assert lines[("KPI_PR_01", "all")]["value_pct"] == pytest.approx(10.0)

@@ -15,6 +15,7 @@ from ledger.settings import Settings
 from ledger.store.migrate import upgrade
 from ledger.store.models import AnchorBatchRow, EventRow
 from market.api.app import create_app
+from tests.auth import TEST_AUTH_KEYS, bearer
 from tests.builders import make_event
 
 
@@ -36,8 +37,9 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
              "block_number": 10 + p, "anchored_at": datetime(2026, 11, 22, tzinfo=UTC),
              "event_id": str(event.event_id)} for p in range(3)])
     engine.dispose()
-    settings = Settings(database_url=url, kafka_bootstrap="127.0.0.1:9")
-    with TestClient(create_app(settings)) as test_client:
+    settings = Settings(database_url=url, kafka_bootstrap="127.0.0.1:9",
+                        auth_keys=TEST_AUTH_KEYS)
+    with TestClient(create_app(settings), headers=bearer("AUDITOR-1", "auditor")) as test_client:
         test_client.event_id = str(event.event_id)  # type: ignore[attr-defined]
         yield test_client
 
@@ -84,8 +86,11 @@ def test_bad_query_parameters_are_422_naming_the_field(client: TestClient,
 
 
 def test_a_service_behind_the_api_failing_is_a_503_not_a_500(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'missing' / 'x.db'}")
-    with TestClient(create_app(settings), raise_server_exceptions=False) as broken:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'missing' / 'x.db'}",
+                        auth_keys=TEST_AUTH_KEYS, retry_after_seconds=7)
+    with TestClient(create_app(settings), raise_server_exceptions=False,
+                    headers=bearer("AUDITOR-1", "auditor")) as broken:
         answer = broken.get("/audit/batches")
     assert answer.status_code == 503
     assert answer.json()["code"] == "SERVICE_UNAVAILABLE"
+    assert answer.headers["Retry-After"] == "7"

@@ -27,12 +27,12 @@ def test_every_operation_declares_its_model_and_errors(path: str, method: str,
     responses = op["responses"]
     ok = [code for code in responses if code.startswith("2")]
     assert ok and all(_schema_ref(responses[c]) for c in ok), f"{path}: no response model"
-    assert {"422", "503"} <= set(responses)
+    assert {"401", "403", "422", "503"} <= set(responses)
     errors = [code for code in responses if code[0] in "45"]
     assert all(_schema_ref(responses[c]) == ERROR_BODY for c in errors), path
     if "{" in path and method == "get":
         assert "404" in responses, f"{path} reads one thing but declares no 404"
-    if method == "post":
+    if method == "post" and not op.get("x-public"):
         assert {"200", "201", "409"} <= set(responses), path
     assert op.get("summary") and op.get("description"), f"{path} has no docstring"
 
@@ -44,3 +44,19 @@ def test_the_market_api_is_all_there() -> None:
             "/v1/offers/{offer_id}/withdrawal", "/v1/pods", "/v1/pods/{pod_id}",
             "/v1/sessions/{session_id}/outcomes/{stage}",
             "/v1/sessions/{session_id}/results/{participant_id}"} <= paths
+
+
+@pytest.mark.parametrize(("path", "method", "op"), OPERATIONS,
+                         ids=[f"{m.upper()} {p}" for p, m, _ in OPERATIONS])
+def test_every_operation_declares_who_may_call_it(path: str, method: str,
+                                                 op: dict[str, Any]) -> None:
+    """Issue 7: every endpoint declares its roles (``x-roles``, role → own/any) and asks
+    for a bearer token; only the token endpoint is public."""
+    if op.get("x-public"):
+        assert (method, path) == ("post", "/v1/auth/token")
+        return
+    roles = op["x-roles"]
+    assert roles and set(roles) <= {"dso", "tso", "aggregator", "customer", "auditor",
+                                    "market_admin"}
+    assert set(roles.values()) <= {"own", "any"}
+    assert op["security"] == [{"HTTPBearer": []}]

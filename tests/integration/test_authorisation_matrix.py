@@ -1,0 +1,338 @@
+"""Issue 7's authorisation matrix, generated from the OpenAPI document: every operation ×
+every role × own or another participant's records → the status its ``x-roles`` implies.
+
+- no token → 401; a role the operation does not declare → 403 ``ROLE_NOT_ALLOWED``;
+- a declared role on its own records → 2xx;
+- on another participant's records → 403 ``NOT_YOURS`` for an ``own`` scope, 2xx for
+  ``any`` (the DSO reads any PoD of its grid).
+
+``CALLS`` says how to call each operation for a tenant; the test fails when an operation
+of the document has no entry (no endpoint left undeclared) or an entry has no operation.
+The world it calls into is real: the API in process, its writes on Kafka, a worker
+projecting and anchoring them on the stack's anvil.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from ledger.auth.tokens import Keyring, SigningKey
+from ledger.catalog import new_event
+from ledger.settings import Settings
+from ledger.store.models import AnchorBatchRow, EventRow
+from ledger.worker_process import free_port
+from market.api.app import create_app
+from market.domain.clock import ManualClock
+from market.store.models import FlexOfferRow, FlexRequestRow
+from tests.auth import bearer, token
+from tests.builders import (
+    DA_OPEN_AT,
+    DA_SESSION,
+    make_baseline,
+    make_location,
+    make_max_flexibility,
+    make_offer_body,
+    make_reading,
+    make_request_body,
+    make_validated_award,
+    make_validated_outcome,
+)
+from tests.integration.anchoring_harness import running_chain
+from tests.integration.market.harness import running_market
+from tests.integration.projection_harness import publish
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ROLES = ("dso", "tso", "aggregator", "customer", "auditor", "market_admin")
+DELIVERY_DAY = date(2026, 6, 10)
+HISTORY_START = datetime(2026, 6, 2, 22, 0, tzinfo=UTC)  # 3 June, midnight in Rome
+
+
+@dataclass
+class Tenant:
+    """The ids of one participant of each role, in the harness's registry (PODS), and the
+    offer and requests the world fixture submits for them."""
+
+    ids: dict[str, str]  # role → participant id
+    pod: str  # a PoD of the aggregator, whose customer is ids["customer"]
+    offer: str = ""
+    request: str = ""
+    tso_request: str = ""
+
+
+OWN = Tenant({"dso": "DSO-1", "tso": "TSO-1", "aggregator": "AGG-1", "customer": "CUST-1",
+              "auditor": "AUDITOR-1", "market_admin": "ADMIN-1"}, pod="POD-000001")
+OTHER = Tenant({"dso": "DSO-2", "tso": "TSO-2", "aggregator": "AGG-2", "customer": "CUST-4",
+                "auditor": "AUDITOR-2", "market_admin": "ADMIN-2"}, pod="POD-000004")
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    url: str
+    params: dict[str, Any] | None = None
+    json: Any = None
+
+
+# How to call each operation as participant ``me`` (of role ``role``) on the records of
+# tenant ``t``; ``fresh`` is unique per call, for writes that must not collide.
+Build = Callable[[Tenant, str, str], Call]
+SESSION = f"/v1/sessions/{DA_SESSION}"
+
+
+def _pod_body(t: Tenant, fresh: str) -> dict[str, Any]:
+    return {"pod_id": f"POD-M-{fresh}", "aggregator_id": t.ids["aggregator"],
+            "customer_id": f"CUST-M-{fresh}", "location": make_location().model_dump(),
+            "max_flexibility": make_max_flexibility().model_dump()}
+
+
+def _slots() -> list[dict[str, float]]:
+    return [{"mtu": m, "p_kw": 3.0, "q_kvar": 0.5} for m in range(96)]
+
+
+def _owner(t: Tenant, role: str) -> str:
+    """Whose id a call names: the caller's role's participant in tenant ``t``."""
+    return t.ids[role]
+
+
+CALLS: dict[tuple[str, str], Build] = {
+    ("GET", "/v1/sessions"): lambda t, role, fresh: Call(
+        "GET", "/v1/sessions", {"delivery_day": DELIVERY_DAY.isoformat()}),
+    ("GET", "/v1/sessions/{session_id}"): lambda t, role, fresh: Call("GET", SESSION),
+    ("POST", "/v1/sessions/{session_id}/requests"): lambda t, role, fresh: Call(
+        "POST", f"{SESSION}/requests", json=make_request_body(
+            requester_id=_owner(t, role), role=role.upper())
+        if role == "dso" else make_request_body(
+            requester_id=_owner(t, role), role=role.upper(),
+            location={"kind": "pom", "id": "PS-1"}, eligible_pods=[])),
+    ("GET", "/v1/sessions/{session_id}/requests"): lambda t, role, fresh: Call(
+        "GET", f"{SESSION}/requests"),
+    ("POST", "/v1/requests/{request_id}/withdrawal"): lambda t, role, fresh: Call(
+        "POST", f"/v1/requests/{t.request if role == 'dso' else t.tso_request}/withdrawal",
+        json={"requester_id": _owner(t, role)}),
+    ("GET", "/v1/requests/{request_id}"): lambda t, role, fresh: Call(
+        "GET", f"/v1/requests/{OWN.request}"),
+    ("POST", "/v1/sessions/{session_id}/offers"): lambda t, role, fresh: Call(
+        "POST", f"{SESSION}/offers", json=make_offer_body(
+            aggregator_id=t.ids["aggregator"], pod_id=t.pod)),
+    ("GET", "/v1/sessions/{session_id}/offers"): lambda t, role, fresh: Call(
+        "GET", f"{SESSION}/offers", {"aggregator_id": t.ids["aggregator"]}),
+    ("POST", "/v1/offers/{offer_id}/withdrawal"): lambda t, role, fresh: Call(
+        "POST", f"/v1/offers/{t.offer}/withdrawal",
+        json={"aggregator_id": t.ids["aggregator"]}),
+    ("GET", "/v1/offers/{offer_id}"): lambda t, role, fresh: Call(
+        "GET", f"/v1/offers/{t.offer}"),
+    ("GET", "/v1/sessions/{session_id}/outcomes/{stage}"): lambda t, role, fresh: Call(
+        "GET", f"{SESSION}/outcomes/validated"),
+    ("GET", "/v1/sessions/{session_id}/results/{participant_id}"):
+        lambda t, role, fresh: Call("GET", f"{SESSION}/results/{_owner(t, role)}"),
+    ("GET", "/v1/pods"): lambda t, role, fresh: Call(
+        "GET", "/v1/pods", {"aggregator_id": t.ids["aggregator"]}),
+    ("GET", "/v1/pods/{pod_id}"): lambda t, role, fresh: Call("GET", f"/v1/pods/{t.pod}"),
+    ("POST", "/v1/scd/pods"): lambda t, role, fresh: Call(
+        "POST", "/v1/scd/pods", json=_pod_body(t, fresh)),
+    ("PUT", "/v1/scd/pods/{pod_id}"): lambda t, role, fresh: Call(
+        "PUT", f"/v1/scd/pods/{t.pod}", json={
+            "aggregator_id": t.ids["aggregator"], "flexibility_type": "continuous",
+            "max_flexibility": make_max_flexibility().model_dump()}),
+    ("POST", "/v1/scd/pods/{pod_id}/unregistration"): lambda t, role, fresh: Call(
+        "POST", f"/v1/scd/pods/{'POD-M-LEAVING' if t is OWN else t.pod}/unregistration",
+        json={"aggregator_id": t.ids["aggregator"], "reason": "the customer moved"}),
+    ("PUT", "/v1/scd/pods/{pod_id}/light-node"): lambda t, role, fresh: Call(
+        "PUT", f"/v1/scd/pods/{t.pod}/light-node",
+        json={"aggregator_id": t.ids["aggregator"], "node_address": "0x" + "ab" * 20}),
+    ("PUT", "/v1/scd/pods/{pod_id}/baselines/{delivery_day}"): lambda t, role, fresh: Call(
+        "PUT", f"/v1/scd/pods/{t.pod}/baselines/{DELIVERY_DAY}",
+        json={"aggregator_id": t.ids["aggregator"], "slots": _slots()}),
+    ("GET", "/v1/scd/pods/{pod_id}/baselines/{delivery_day}"): lambda t, role, fresh: Call(
+        "GET", f"/v1/scd/pods/{t.pod}/baselines/{DELIVERY_DAY}"),
+    ("POST", "/v1/scd/pods/{pod_id}/baselines/{delivery_day}/computation"):
+        lambda t, role, fresh: Call(
+            "POST", f"/v1/scd/pods/{t.pod}/baselines/{DELIVERY_DAY}/computation",
+            json={"aggregator_id": t.ids["aggregator"], "method": "high_x_of_y", "x": 1,
+                  "y": 1}),
+    ("GET", "/v1/scd/pods/{pod_id}/readings"): lambda t, role, fresh: Call(
+        "GET", f"/v1/scd/pods/{t.pod}/readings",
+        {"from": "2026-06-09T08:00:00Z", "to": "2026-06-09T09:00:00Z"}),
+    ("GET", "/v1/scd/aggregators/{aggregator_id}/quarter-hours/{interval_start}"):
+        lambda t, role, fresh: Call(
+            "GET", f"/v1/scd/aggregators/{t.ids['aggregator']}/quarter-hours/"
+                   "2026-06-09T08:00:00Z"),
+    ("GET", "/v1/scd/pods/{pod_id}/setpoints"): lambda t, role, fresh: Call(
+        "GET", f"/v1/scd/pods/{t.pod}/setpoints", {"delivery_day": DELIVERY_DAY.isoformat()}),
+    ("PUT", "/v1/aggregators/{aggregator_id}/pods/{pod_id}/offer-terms"):
+        lambda t, role, fresh: Call(
+            "PUT", f"/v1/aggregators/{t.ids['aggregator']}/pods/{t.pod}/offer-terms",
+            json={"enabled": True,
+                  "cost_curve": [{"share": 1.0, "price_eur_per_mwh": 90.0}]}),
+    ("POST", "/v1/settlement-mechanisms"): lambda t, role, fresh: Call(
+        "POST", "/v1/settlement-mechanisms", json={
+            "mechanism_id": f"MECH-{fresh}", "aggregator_id": t.ids["aggregator"],
+            "revenue_share_pct": 50}),
+    ("GET", "/v1/settlement-mechanisms"): lambda t, role, fresh: Call(
+        "GET", "/v1/settlement-mechanisms", {"aggregator_id": t.ids["aggregator"]}),
+    ("POST", "/v1/fundings"): lambda t, role, fresh: Call(
+        "POST", "/v1/fundings", json={"funding_id": f"FUND-{fresh}",
+                                      "operator_id": _owner(t, role), "amount_cents": 100}),
+    ("GET", "/v1/participants/{participant_id}/settlements"): lambda t, role, fresh: Call(
+        "GET", f"/v1/participants/{_owner(t, role)}/settlements",
+        {"day": DELIVERY_DAY.isoformat()}),
+    ("GET", "/v1/wallets/{participant_id}"): lambda t, role, fresh: Call(
+        "GET", f"/v1/wallets/{_owner(t, role)}"),
+    ("GET", "/v1/kpis/end-of-day"): lambda t, role, fresh: Call(
+        "GET", "/v1/kpis/end-of-day", {"delivery_day": DELIVERY_DAY.isoformat()}),
+    ("GET", "/v1/dso/grid"): lambda t, role, fresh: Call("GET", "/v1/dso/grid"),
+    ("GET", "/v1/dso/state"): lambda t, role, fresh: Call(
+        "GET", "/v1/dso/state", {"at": "2026-06-09T08:00:00+00:00"}),
+    ("GET", "/v1/dso/kpis/forecast-reliability"): lambda t, role, fresh: Call(
+        "GET", "/v1/dso/kpis/forecast-reliability", {"delivery_day": "2026-06-09"}),
+    ("GET", "/audit/events/{event_id}/proof"): lambda t, role, fresh: Call(
+        "GET", f"/audit/events/{_event_of(t, role)}/proof"),
+    ("GET", "/audit/batches"): lambda t, role, fresh: Call("GET", "/audit/batches"),
+}
+
+# Operations with no tenant: everyone allowed reads the same thing.
+SHARED = {("GET", "/v1/sessions"), ("GET", "/v1/sessions/{session_id}"),
+          ("GET", "/v1/sessions/{session_id}/requests"), ("GET", "/v1/requests/{request_id}"),
+          ("GET", "/v1/sessions/{session_id}/outcomes/{stage}"),
+          ("GET", "/v1/kpis/end-of-day"), ("GET", "/v1/dso/grid"), ("GET", "/v1/dso/state"),
+          ("GET", "/v1/dso/kpis/forecast-reliability"), ("GET", "/audit/batches")}
+# Destructive own writes run once, by the first role allowed: a second would be a 409.
+ONCE = {("POST", "/v1/requests/{request_id}/withdrawal"),
+        ("POST", "/v1/offers/{offer_id}/withdrawal"),
+        ("POST", "/v1/scd/pods/{pod_id}/unregistration")}
+EVENTS: dict[tuple[str, str], str] = {}
+
+
+def _event_of(t: Tenant, role: str) -> str:
+    """An anchored event the caller published: its offer, request or the TSO's; any
+    other role (auditor, admin) reads the offer's."""
+    return EVENTS.get((role, "own" if t is OWN else "other")) or EVENTS[("aggregator", "own")]
+
+
+DOCUMENT = create_app().openapi()
+OPERATIONS = sorted((method.upper(), path) for path, item in DOCUMENT["paths"].items()
+                    for method in item if path != "/v1/auth/token")
+
+
+def test_every_operation_of_the_document_has_a_call_in_the_matrix() -> None:
+    """No endpoint left undeclared: the matrix covers the OpenAPI document exactly."""
+    assert sorted(CALLS) == OPERATIONS
+
+
+@pytest.fixture(scope="module")
+def world(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The harness's PoDs, an offer and a request of each tenant, a validated outcome, a
+    baseline, a PoD to unregister, all projected, and the submissions anchored."""
+    tmp = tmp_path_factory.mktemp("matrix")
+    port = free_port()
+    chain = {"var_dir": tmp / "var", "anvil_port": port,
+             "chain_url": f"http://127.0.0.1:{port}"}
+    with running_chain(stack.model_copy(update=chain)), \
+            running_market(stack, tmp, processors="projector,anchor", **chain) as market, \
+            TestClient(create_app(market.settings, clock=ManualClock(DA_OPEN_AT)),
+                       raise_server_exceptions=False) as client:
+        award = make_validated_award()
+        publish(market.settings, [
+            new_event(make_validated_outcome((award,)), actor="MARKET"),
+            new_event(make_baseline(DELIVERY_DAY), actor="AGG-1"),
+            new_event(make_baseline(DELIVERY_DAY, pod_id="POD-000004",
+                                    aggregator_id="AGG-2"), actor="AGG-2"),
+            # A week of POD-000001's readings: the history a computed baseline needs.
+            *(new_event(make_reading("POD-000001", HISTORY_START + timedelta(minutes=15 * q),
+                                     2.0), actor="BAL") for q in range(7 * 96))])
+        leaving = client.post("/v1/scd/pods", json=_pod_body(OWN, "LEAVING"),
+                              headers=bearer("AGG-1", "aggregator"))
+        assert leaving.status_code == 201, leaving.text
+        for tenant, name in ((OWN, "own"), (OTHER, "other")):
+            offer = _post(client, f"{SESSION}/offers", make_offer_body(
+                aggregator_id=tenant.ids["aggregator"], pod_id=tenant.pod), tenant, "aggregator")
+            request = _post(client, f"{SESSION}/requests", make_request_body(
+                requester_id=tenant.ids["dso"]), tenant, "dso")
+            tso = _post(client, f"{SESSION}/requests", make_request_body(
+                requester_id=tenant.ids["tso"], role="TSO",
+                location={"kind": "pom", "id": "PS-1"}, eligible_pods=[]), tenant, "tso")
+            for role, answer in (("aggregator", offer), ("dso", request), ("tso", tso)):
+                EVENTS[(role, name)] = answer["event_id"]
+            tenant.offer, tenant.request, tenant.tso_request = (
+                offer["id"], request["id"], tso["id"])
+        market.wait_until(select(func.count()).select_from(FlexOfferRow), 2, "offers projected")
+        market.wait_until(select(func.count()).select_from(FlexRequestRow), 4,
+                          "requests projected")
+        anchored = select(func.count()).select_from(EventRow).join(
+            AnchorBatchRow, (AnchorBatchRow.topic == EventRow.topic)
+            & (AnchorBatchRow.partition == EventRow.partition)
+            & (AnchorBatchRow.first_offset <= EventRow.offset)
+            & (AnchorBatchRow.last_offset >= EventRow.offset)).where(
+            EventRow.event_id.in_(list(EVENTS.values())))
+        market.wait_until(anchored, len(EVENTS), "the submissions anchored", timeout_s=90)
+        yield client
+
+
+def _post(client: TestClient, url: str, body: dict[str, Any], tenant: Tenant,
+          role: str) -> dict[str, Any]:
+    answer = client.post(url, json=body, headers=bearer(tenant.ids[role], role))
+    assert answer.status_code == 201, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def _declared(method: str, path: str) -> dict[str, str]:
+    return DOCUMENT["paths"][path][method.lower()]["x-roles"]  # type: ignore[no-any-return]
+
+
+def _send(client: TestClient, call: Call, headers: dict[str, str]) -> Any:
+    return client.request(call.method, call.url, params=call.params, json=call.json,
+                          headers=headers)
+
+
+CASES = [(method, path, role) for method, path in OPERATIONS for role in ROLES]
+
+
+@pytest.mark.parametrize(("method", "path", "role"), CASES,
+                         ids=[f"{m} {p} as {r}" for m, p, r in CASES])
+def test_authorisation_matrix(world: TestClient, method: str, path: str, role: str) -> None:
+    """Issue 7: the operation answers ``role`` as its ``x-roles`` declare, for the
+    caller's own records and another participant's, and 401 without a token."""
+    declared = _declared(method, path)
+    build = CALLS[(method, path)]
+    me = OWN.ids[role]
+    fresh = f"{role}-{CASES.index((method, path, role))}"
+    own, other = OWN, OTHER
+    anonymous = _send(world, build(own, role if role in declared else "aggregator", fresh),
+                      {"Authorization": ""})
+    assert anonymous.status_code == 401, anonymous.text
+    if role not in declared:
+        answer = _send(world, build(own, "aggregator", fresh), bearer(me, role))
+        assert (answer.status_code, answer.json()["code"]) == (403, "ROLE_NOT_ALLOWED")
+        return
+    if (method, path) in ONCE and role != next(iter(declared)):
+        return
+    answer = _send(world, build(own, role, fresh), bearer(me, role))
+    assert 200 <= answer.status_code < 300, (answer.status_code, answer.text)
+    if (method, path) in SHARED:
+        return
+    answer = _send(world, build(other, role, fresh + "-x"), bearer(me, role))
+    if declared[role] == "own":
+        assert (answer.status_code, answer.json()["code"]) == (403, "NOT_YOURS"), answer.text
+    else:
+        assert 200 <= answer.status_code < 300, (answer.status_code, answer.text)
+
+
+def test_a_token_of_a_past_day_or_another_key_is_refused_everywhere(world: TestClient) -> None:
+    """Issue 7: signed JWT with expiry — an expired token, or one signed by a key the API
+    does not hold, is a 401 on every operation."""
+    stranger = Keyring((SigningKey("test-1", b"x" * 40),))
+    expired = token("ADMIN-1", "market_admin", ttl=timedelta(seconds=-1))
+    forged = token("ADMIN-1", "market_admin", keyring=stranger)
+    for method, path in OPERATIONS:
+        call = CALLS[(method, path)](OWN, "aggregator", "refused")
+        for bad in (expired, forged):
+            answer = _send(world, call, {"Authorization": f"Bearer {bad}"})
+            assert (answer.status_code, answer.json()["code"]) == (401, "INVALID_TOKEN"), path
