@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
+from sqlalchemy.engine import make_url
 
 from ledger.auth.tokens import Keyring, SigningKey
 from ledger.settings import Settings
@@ -28,8 +29,8 @@ def default_secrets(settings: Settings) -> list[str]:
     left = []
     if not settings.auth_keys and settings.auth_keys_file is None:
         left.append("FLEXMARKET_AUTH_KEYS or FLEXMARKET_AUTH_KEYS_FILE")
-    if settings.postgres_password == DEFAULT_POSTGRES_PASSWORD and \
-            settings.read_model_url.startswith("postgresql"):
+    url = make_url(settings.read_model_url)
+    if url.get_backend_name() == "postgresql" and url.password == DEFAULT_POSTGRES_PASSWORD:
         left.append("FLEXMARKET_POSTGRES_PASSWORD (or a FLEXMARKET_DATABASE_URL of your own)")
     return left
 
@@ -57,7 +58,9 @@ def parse_keys(text: str, *, separator: str) -> tuple[SigningKey, ...]:
         item = item.split("#", 1)[0].strip()
         if not item:
             continue
-        kid, _, secret = item.partition(":" if separator == "," else " ")
+        # ``kid:secret`` in the environment, ``kid secret`` (any blank) in a file.
+        kid, _, secret = item.partition(":") if separator == "," else \
+            item.replace("\t", " ").partition(" ")
         keys.append(SigningKey(kid.strip(), secret.strip().encode()))
     return tuple(keys)
 
@@ -83,12 +86,14 @@ def add_key(path: Path, *, now: datetime | None = None) -> str:
     """Put a new random key first in the key file (creating it, readable by its owner
     only), so it signs from the API's next start while the older keys still verify.
     Returns the new key's kid."""
-    kid = (now or datetime.now(UTC)).strftime("k%Y%m%dT%H%M%S")
+    # The second names when; the suffix keeps two keys of one second apart.
+    kid = (now or datetime.now(UTC)).strftime("k%Y%m%dT%H%M%S-") + secrets.token_hex(3)
     old = path.read_text() if path.exists() else ""
     if any(line.split()[:1] == [kid] for line in old.splitlines()):
         raise ConfigurationError(f"{path} already has a key {kid}")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
+    path.chmod(0o600)
     path.write_text(f"{kid} {secrets.token_urlsafe(48)}\n{old}")
     return kid
 

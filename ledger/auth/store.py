@@ -11,8 +11,9 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, DateTime, String, select, update
+from sqlalchemy import Connection, DateTime, Row, String, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ledger.auth.roles import Role
@@ -50,7 +51,7 @@ def _hash(secret: str, salt: str) -> str:
     return hashlib.scrypt(secret.encode(), salt=bytes.fromhex(salt), **_SCRYPT).hex()
 
 
-def _participant(row: ParticipantRow) -> Participant:
+def _participant(row: Row[Any]) -> Participant:
     return Participant(row.participant_id, Role(row.role), row.registered_at,
                        row.disabled_at)
 
