@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+from ledger.store.queries import utc
 
 _DESCRIPTIONS = {
     400: "Bad request", 401: "No bearer token, or one that is not valid",
@@ -13,6 +16,11 @@ _DESCRIPTIONS = {
     409: "Conflicts with the current state (e.g. a closed gate)",
     422: "Invalid input; `field` names it", 503: "A service behind the API is unavailable",
 }
+
+
+StoredTime = Annotated[datetime, AfterValidator(utc)]
+"""A time read back from the read models, answered as aware UTC whatever the database
+gave (SQLite gives naive times), as the document's ``date-time`` requires."""
 
 
 class ErrorBody(BaseModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +13,7 @@ from aggregator.domain.events import (
     Identifier,
     MaxFlexibility,
 )
+from ledger.http import StoredTime
 
 
 class _Input(BaseModel):
@@ -75,14 +75,14 @@ class BaselinePublic(BaseModel):
     aggregator_id: str
     method: str
     slots: list[BaselineSlot]
-    uploaded_at: datetime
+    uploaded_at: StoredTime
 
 
 class QuarterHourPublic(BaseModel):
     """One quarter-hour of a PoD: certified, published as missing, or not yet either."""
 
     pod_id: str
-    interval_start: datetime
+    interval_start: StoredTime
     status: Literal["certified", "missing", "pending"]
     p_kw: float | None = None
     q_kvar: float | None = None
@@ -96,9 +96,9 @@ class RejectionPublic(BaseModel):
     code: str
     reason: str
     source: str
-    interval_start: datetime | None
+    interval_start: StoredTime | None
     node_address: str | None
-    rejected_at: datetime
+    rejected_at: StoredTime
 
 
 class PodReadings(BaseModel):
@@ -114,7 +114,7 @@ class QuarterHourPacket(BaseModel):
     with a light node, for one quarter-hour, even when nothing arrived."""
 
     aggregator_id: str
-    interval_start: datetime
+    interval_start: StoredTime
     pods: list[QuarterHourPublic]
 
 
@@ -123,11 +123,11 @@ class SetpointPublic(BaseModel):
     pod_id: str
     session_id: str
     slots: list[dict[str, float]]
-    issued_at: datetime
-    relayed_at: datetime | None
-    sent_by_dso_at: datetime | None
-    received_by_node_at: datetime | None
-    received_by_device_at: datetime | None
+    issued_at: StoredTime
+    relayed_at: StoredTime | None
+    sent_by_dso_at: StoredTime | None
+    received_by_node_at: StoredTime | None
+    received_by_device_at: StoredTime | None
 
 
 class SetpointPage(BaseModel):

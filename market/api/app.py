@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import create_engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from access_layer.api import scd
 from aggregator.api import portfolio
@@ -66,6 +68,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.include_router(router)
     app.add_exception_handler(FlexmarketError, _flexmarket_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unavailable)
     return app
 
@@ -82,6 +85,21 @@ async def _invalid_request(request: Request, exc: RequestValidationError) -> JSO
     field = "body" if first["type"] == "json_invalid" else ".".join(where) or None
     return JSONResponse({"code": "INVALID_REQUEST", "message": f"{field}: {first['msg']}",
                          "field": field}, status_code=422)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """FastAPI's and Starlette's own refusals in the one error body: a body it cannot
+    parse (400, e.g. bytes that are not UTF-8) is invalid input like any other, a 422
+    naming the body; unknown paths and methods keep their status."""
+    if exc.status_code == 400:
+        return JSONResponse({"code": "INVALID_REQUEST", "field": "body",
+                             "message": f"body: {exc.detail}"}, status_code=422)
+    try:
+        code = HTTPStatus(exc.status_code).name
+    except ValueError:
+        code = "HTTP_ERROR"
+    return JSONResponse({"code": code, "message": str(exc.detail), "field": None},
+                        status_code=exc.status_code, headers=exc.headers)
 
 
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:

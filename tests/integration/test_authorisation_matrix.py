@@ -9,68 +9,42 @@ every role × own or another participant's records → the status its ``x-roles`
 ``CALLS`` says how to call each operation for a tenant; the test fails when an operation
 of the document has no entry (no endpoint left undeclared) or an entry has no operation.
 The world it calls into is real: the API in process, its writes on Kafka, a worker
-projecting and anchoring them on the stack's anvil.
+projecting and anchoring them on an anvil of its own (``api_world``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 
 from ledger.auth.tokens import Keyring, SigningKey
-from ledger.catalog import new_event
 from ledger.settings import Settings
-from ledger.store.models import AnchorBatchRow, EventRow
-from ledger.worker_process import free_port
 from market.api.app import create_app
-from market.domain.clock import ManualClock
-from market.store.models import FlexOfferRow, FlexRequestRow
 from tests.auth import bearer, token
 from tests.builders import (
-    DA_OPEN_AT,
-    DA_SESSION,
-    make_baseline,
-    make_location,
     make_max_flexibility,
     make_offer_body,
-    make_reading,
     make_request_body,
-    make_validated_award,
-    make_validated_outcome,
 )
-from tests.integration.anchoring_harness import running_chain
-from tests.integration.market.harness import running_market
-from tests.integration.projection_harness import publish
+from tests.integration.api_world import (
+    DELIVERY_DAY,
+    EVENTS,
+    OTHER,
+    OWN,
+    ROLES,
+    SESSION,
+    Tenant,
+    api_world,
+    pod_body,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-ROLES = ("dso", "tso", "aggregator", "customer", "auditor", "market_admin")
-DELIVERY_DAY = date(2026, 6, 10)
-HISTORY_START = datetime(2026, 6, 2, 22, 0, tzinfo=UTC)  # 3 June, midnight in Rome
-
-
-@dataclass
-class Tenant:
-    """The ids of one participant of each role, in the harness's registry (PODS), and the
-    offer and requests the world fixture submits for them."""
-
-    ids: dict[str, str]  # role → participant id
-    pod: str  # a PoD of the aggregator, whose customer is ids["customer"]
-    offer: str = ""
-    request: str = ""
-    tso_request: str = ""
-
-
-OWN = Tenant({"dso": "DSO-1", "tso": "TSO-1", "aggregator": "AGG-1", "customer": "CUST-1",
-              "auditor": "AUDITOR-1", "market_admin": "ADMIN-1"}, pod="POD-000001")
-OTHER = Tenant({"dso": "DSO-2", "tso": "TSO-2", "aggregator": "AGG-2", "customer": "CUST-4",
-                "auditor": "AUDITOR-2", "market_admin": "ADMIN-2"}, pod="POD-000004")
 
 
 @dataclass(frozen=True)
@@ -84,13 +58,6 @@ class Call:
 # How to call each operation as participant ``me`` (of role ``role``) on the records of
 # tenant ``t``; ``fresh`` is unique per call, for writes that must not collide.
 Build = Callable[[Tenant, str, str], Call]
-SESSION = f"/v1/sessions/{DA_SESSION}"
-
-
-def _pod_body(t: Tenant, fresh: str) -> dict[str, Any]:
-    return {"pod_id": f"POD-M-{fresh}", "aggregator_id": t.ids["aggregator"],
-            "customer_id": f"CUST-M-{fresh}", "location": make_location().model_dump(),
-            "max_flexibility": make_max_flexibility().model_dump()}
 
 
 def _slots() -> list[dict[str, float]]:
@@ -137,7 +104,7 @@ CALLS: dict[tuple[str, str], Build] = {
         "GET", "/v1/pods", {"aggregator_id": t.ids["aggregator"]}),
     ("GET", "/v1/pods/{pod_id}"): lambda t, role, fresh: Call("GET", f"/v1/pods/{t.pod}"),
     ("POST", "/v1/scd/pods"): lambda t, role, fresh: Call(
-        "POST", "/v1/scd/pods", json=_pod_body(t, fresh)),
+        "POST", "/v1/scd/pods", json=pod_body(t, fresh)),
     ("PUT", "/v1/scd/pods/{pod_id}"): lambda t, role, fresh: Call(
         "PUT", f"/v1/scd/pods/{t.pod}", json={
             "aggregator_id": t.ids["aggregator"], "flexibility_type": "continuous",
@@ -208,7 +175,6 @@ SHARED = {("GET", "/v1/sessions"), ("GET", "/v1/sessions/{session_id}"),
 ONCE = {("POST", "/v1/requests/{request_id}/withdrawal"),
         ("POST", "/v1/offers/{offer_id}/withdrawal"),
         ("POST", "/v1/scd/pods/{pod_id}/unregistration")}
-EVENTS: dict[tuple[str, str], str] = {}
 
 
 def _event_of(t: Tenant, role: str) -> str:
@@ -229,58 +195,8 @@ def test_every_operation_of_the_document_has_a_call_in_the_matrix() -> None:
 
 @pytest.fixture(scope="module")
 def world(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """The harness's PoDs, an offer and a request of each tenant, a validated outcome, a
-    baseline, a PoD to unregister, all projected, and the submissions anchored."""
-    tmp = tmp_path_factory.mktemp("matrix")
-    port = free_port()
-    chain = {"var_dir": tmp / "var", "anvil_port": port,
-             "chain_url": f"http://127.0.0.1:{port}"}
-    with running_chain(stack.model_copy(update=chain)), \
-            running_market(stack, tmp, processors="projector,anchor", **chain) as market, \
-            TestClient(create_app(market.settings, clock=ManualClock(DA_OPEN_AT)),
-                       raise_server_exceptions=False) as client:
-        award = make_validated_award()
-        publish(market.settings, [
-            new_event(make_validated_outcome((award,)), actor="MARKET"),
-            new_event(make_baseline(DELIVERY_DAY), actor="AGG-1"),
-            new_event(make_baseline(DELIVERY_DAY, pod_id="POD-000004",
-                                    aggregator_id="AGG-2"), actor="AGG-2"),
-            # A week of POD-000001's readings: the history a computed baseline needs.
-            *(new_event(make_reading("POD-000001", HISTORY_START + timedelta(minutes=15 * q),
-                                     2.0), actor="BAL") for q in range(7 * 96))])
-        leaving = client.post("/v1/scd/pods", json=_pod_body(OWN, "LEAVING"),
-                              headers=bearer("AGG-1", "aggregator"))
-        assert leaving.status_code == 201, leaving.text
-        for tenant, name in ((OWN, "own"), (OTHER, "other")):
-            offer = _post(client, f"{SESSION}/offers", make_offer_body(
-                aggregator_id=tenant.ids["aggregator"], pod_id=tenant.pod), tenant, "aggregator")
-            request = _post(client, f"{SESSION}/requests", make_request_body(
-                requester_id=tenant.ids["dso"]), tenant, "dso")
-            tso = _post(client, f"{SESSION}/requests", make_request_body(
-                requester_id=tenant.ids["tso"], role="TSO",
-                location={"kind": "pom", "id": "PS-1"}, eligible_pods=[]), tenant, "tso")
-            for role, answer in (("aggregator", offer), ("dso", request), ("tso", tso)):
-                EVENTS[(role, name)] = answer["event_id"]
-            tenant.offer, tenant.request, tenant.tso_request = (
-                offer["id"], request["id"], tso["id"])
-        market.wait_until(select(func.count()).select_from(FlexOfferRow), 2, "offers projected")
-        market.wait_until(select(func.count()).select_from(FlexRequestRow), 4,
-                          "requests projected")
-        anchored = select(func.count()).select_from(EventRow).join(
-            AnchorBatchRow, (AnchorBatchRow.topic == EventRow.topic)
-            & (AnchorBatchRow.partition == EventRow.partition)
-            & (AnchorBatchRow.first_offset <= EventRow.offset)
-            & (AnchorBatchRow.last_offset >= EventRow.offset)).where(
-            EventRow.event_id.in_(list(EVENTS.values())))
-        market.wait_until(anchored, len(EVENTS), "the submissions anchored", timeout_s=90)
+    with api_world(stack, tmp_path_factory.mktemp("matrix")) as client:
         yield client
-
-
-def _post(client: TestClient, url: str, body: dict[str, Any], tenant: Tenant,
-          role: str) -> dict[str, Any]:
-    answer = client.post(url, json=body, headers=bearer(tenant.ids[role], role))
-    assert answer.status_code == 201, answer.text
-    return answer.json()  # type: ignore[no-any-return]
 
 
 def _declared(method: str, path: str) -> dict[str, str]:

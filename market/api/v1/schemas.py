@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ledger.http import StoredTime
 from market.domain.events import (
     BlockTerms,
     Direction,
@@ -119,7 +120,7 @@ class FlexRequestPublic(BaseModel):
     max_price_eur_per_mwh: float | None
     player_service_id: str
     withdrawn: bool
-    submitted_at: datetime
+    submitted_at: StoredTime
     event_id: str
 
 
@@ -140,7 +141,7 @@ class FlexOfferPublic(BaseModel):
     block: BlockTerms | None
     player_service_id: str
     withdrawn: bool
-    submitted_at: datetime
+    submitted_at: StoredTime
     event_id: str
 
 
@@ -162,7 +163,7 @@ class PodPublic(BaseModel):
     flexibility_type: str
     settlement_mechanism_id: str | None
     active: bool
-    registered_at: datetime
+    registered_at: StoredTime
 
 
 class PodPage(BaseModel):
@@ -177,7 +178,7 @@ class OutcomePublic(BaseModel):
     session_id: str
     stage: Literal["market", "technical", "validated"]
     market_outcome_event_id: str
-    published_at: datetime
+    published_at: StoredTime
     payload: dict[str, Any]
 
 

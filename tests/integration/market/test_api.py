@@ -266,3 +266,14 @@ def test_no_offer_body_produces_a_500(client: TestClient, field: str, value: Any
         assert answer.json()["field"]
 
 
+
+
+def test_a_body_that_cannot_be_parsed_is_a_422_naming_the_body(client: TestClient) -> None:
+    """Found by schemathesis (issue 7): bytes that are not UTF-8 made FastAPI answer its
+    own 400 ``{"detail": …}``, a status and body the document does not declare."""
+    answer = client.post(OFFERS, content=b"\xff\xfe\x00garbage",
+                         headers={"content-type": "application/json"})
+    assert (answer.status_code, answer.json()["code"], answer.json()["field"]) == (
+        422, "INVALID_REQUEST", "body")
+    missing = client.get("/v1/no-such-thing")
+    assert (missing.status_code, missing.json()["code"]) == (404, "NOT_FOUND")
