@@ -30,6 +30,8 @@ class EventProducer:
             linger_ms=5,
             batch_size=512 * 1024,
             max_request_size=4 * 1024 * 1024,
+            bootstrap_timeout_ms=int(settings.kafka_timeout_seconds * 1000),
+            max_block_ms=int(settings.kafka_timeout_seconds * 1000),
         )
 
     def publish(self, event: Event) -> FutureRecordMetadata:
@@ -51,7 +53,7 @@ class EventProducer:
         futures = [self.publish(event) for event in events]
         self.flush()
         for future in futures:
-            future.get(timeout=30)  # raises the broker's error, if any
+            future.get(timeout=self.settings.kafka_timeout_seconds)  # the broker's error
         return len(futures)
 
     def send_raw(self, topic: str, key: bytes | None, value: bytes) -> FutureRecordMetadata:

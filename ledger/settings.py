@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
     topic_prefix: str = Field("", description="prefix of every topic name (isolates test runs)")
     topic_partitions: int = Field(4, ge=1, description="partitions of each catalog topic")
+    kafka_timeout_seconds: float = Field(
+        10.0, gt=0, description="how long a producer waits for the broker (to connect, "
+        "for metadata, for an acknowledgement) before it fails: an API write then answers "
+        "503")
     app_id: str = Field("flexmarket", description="Faust application id (consumer group)")
 
     database_url: str = Field(
