@@ -49,9 +49,12 @@ class EventProducer:
         )
 
     def publish_all(self, events: Iterable[Event]) -> int:
-        """Send events and wait until the broker has acknowledged all of them."""
+        """Send events and wait until the broker has acknowledged all of them.
+
+        It waits on its own records only, not with ``flush()``: the API's threads share
+        one producer, and a flush would have each wait for every other's writes too.
+        """
         futures = [self.publish(event) for event in events]
-        self.flush()
         for future in futures:
             future.get(timeout=self.settings.kafka_timeout_seconds)  # the broker's error
         return len(futures)

@@ -261,7 +261,7 @@ def _count(engine: Engine, model: Any) -> int:
 def _api_up(settings: Settings):  # type: ignore[no-untyped-def]
     def up() -> bool:
         try:
-            return httpx.get(f"{settings.api_base_url}/openapi.json",
+            return httpx.get(f"{settings.api_base_url}/v1/health",
                              timeout=2).status_code == 200
         except httpx.HTTPError:
             return False

@@ -31,7 +31,16 @@ from ledger.auth.keys import keyring
 from ledger.errors import FlexmarketError
 from ledger.settings import Settings, get_settings
 from market.api.submission import Submitter
-from market.api.v1 import kpis, offers, outcomes, pods, requests, sessions, settlements
+from market.api.v1 import (
+    health,
+    kpis,
+    offers,
+    outcomes,
+    pods,
+    requests,
+    sessions,
+    settlements,
+)
 from market.clock import build_clock
 from market.domain.clock import Clock
 
@@ -45,7 +54,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         chosen = settings or get_settings()
-        engine = create_engine(chosen.read_model_url, pool_pre_ping=True)
+        # As many connections as the server's worker threads, so no request queues for one.
+        engine = create_engine(chosen.read_model_url, pool_pre_ping=True, pool_size=20,
+                               max_overflow=20)
         market_clock = clock or build_clock(chosen)
         app.state.settings = chosen
         app.state.keyring = keyring(chosen)
@@ -60,7 +71,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app = FastAPI(title="flexmarket", version="0.1.0", lifespan=lifespan,
                   description="Local flexibility market: sessions, requests, offers, "
                   "outcomes, and proofs of every event against the chain.")
-    for router in (auth_api.router, sessions.router, requests.router, offers.router,
+    for router in (auth_api.router, health.router, sessions.router, requests.router, offers.router,
                    outcomes.router, pods.router, scd.router, portfolio.router,
                    settlements.router, kpis.router, dso_grid.router, dso_state.router,
                    dso_kpis.router, audit_router):
