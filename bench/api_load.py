@@ -35,6 +35,7 @@ from ledger.producer import EventProducer
 from ledger.settings import Settings
 from ledger.store.migrate import upgrade
 from ledger.store.models import PodRow
+from ledger.topics import ensure_topics
 from ledger.worker_process import WorkerProcess, free_port
 from market.domain.calendar import SessionKind, day_sessions
 from market.store.models import FlexOfferRow
@@ -168,6 +169,7 @@ def served_market(settings: Settings, pods: int) -> Iterator[Served]:
         "api_port": free_port(), "processors": "projector", "clock": "simulated",
         "clock_start": open_at, "clock_anchor": datetime.now(UTC), "clock_speed": 1.0,
         "auth_keys": f"bench:{secrets.token_urlsafe(32)}", "profile": "demo"})
+    ensure_topics(settings)
     upgrade(settings.read_model_url)
     registrations = pod_registrations(pods, "LOAD")
     engine = create_engine(settings.read_model_url)
