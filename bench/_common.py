@@ -13,7 +13,7 @@ from deploy.stack.postgres import Postgres
 from ledger.catalog import new_event
 from ledger.envelope import Event
 from ledger.settings import Settings, get_settings
-from ledger.topics import ensure_topics
+from ledger.topics import delete_prefixed_topics, ensure_topics
 
 LEDGER_PROCESSORS = "projector,anchor"
 
@@ -34,6 +34,8 @@ def bench_settings(*, chain: bool = False) -> Settings:
         "topic_prefix": f"bench{run}.", "app_id": f"bench-{run}",
         "processors": LEDGER_PROCESSORS})
     ensure_topics(settings)
+    # Drop the run's partitions at exit, as its database: the broker would keep them.
+    atexit.register(delete_prefixed_topics, settings)
     return settings
 
 

@@ -92,3 +92,26 @@ def ensure_topics(settings: Settings) -> list[str]:
         return [spec.name for spec in missing]
     finally:
         admin.close()
+
+
+def delete_prefixed_topics(settings: Settings) -> list[str]:
+    """Delete every topic whose name starts with the settings' (non-empty) prefix: the
+    catalog's and the per-participant ``results.`` ones. For throw-away deployments
+    (test runs, demo runs): their partitions otherwise stay on the broker for good.
+
+    Raises:
+        ValueError: the prefix is empty (that would be the whole deployment's log).
+    """
+    from kafka import KafkaAdminClient
+
+    if not settings.topic_prefix:
+        raise ValueError("refusing to delete the topics of an unprefixed deployment")
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
+                             client_id=f"{settings.app_id}-admin")
+    try:
+        doomed = sorted(t for t in admin.list_topics() if t.startswith(settings.topic_prefix))
+        if doomed:
+            admin.delete_topics(doomed)
+        return doomed
+    finally:
+        admin.close()

@@ -13,16 +13,23 @@ from tests.auth import TEST_AUTH_KEYS
 
 
 @pytest.fixture(scope="session")
-def stack() -> Settings:
-    """Kafka and PostgreSQL of the local stack, started if they are not running."""
+def stack() -> Iterator[Settings]:
+    """Kafka and PostgreSQL of the local stack, started if they are not running; at the
+    end, the topics of every isolated test deployment are deleted (a full run makes
+    thousands of partitions, which the broker would otherwise keep and load at every
+    start)."""
     from deploy.stack.kafka import Kafka
     from deploy.stack.postgres import Postgres
+    from ledger.topics import delete_prefixed_topics
+    from tests.integration.projection_harness import ISOLATED_PREFIXES
 
     settings = get_settings().model_copy(update={"auth_keys": TEST_AUTH_KEYS,
                                                  "profile": "demo"})
     for service in (Kafka(settings), Postgres(settings)):
         service.start()
-    return settings
+    yield settings
+    for prefix in ISOLATED_PREFIXES:
+        delete_prefixed_topics(settings.model_copy(update={"topic_prefix": prefix}))
 
 
 def _fresh_database(stack: Settings, backend: str, tmp_path: Path) -> Iterator[str]:

@@ -95,7 +95,7 @@ class Kafka:
 
     def _java(self, main: str, *args: str | Path, jvm: bool = False) -> list[str | Path]:
         # bin/*.sh would set heap and GC; plain java needs them (notes/kafka-and-solc.md §4).
-        heap = ["-Xms256m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true"] if jvm else []
+        heap = ["-Xms256m", "-Xmx1g", "-XX:+UseG1GC", "-Djava.awt.headless=true"] if jvm else []
         logging = [f"-Dkafka.logs.dir={self.log_dir}",
                    f"-Dlog4j2.configurationFile={KAFKA_DIR / 'log4j2.properties'}"]
         return ["java", *heap, *logging, "-cp", f"{self.lib}/*", main, *args]

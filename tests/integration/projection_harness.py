@@ -24,6 +24,11 @@ from tests.builders import make_pod_registered, make_pod_unregistered, make_pod_
 NO_CHAIN = "http://127.0.0.1:9"
 
 
+ISOLATED_PREFIXES: list[str] = []
+"""Every topic prefix ``isolated`` handed out in this session: the ``stack`` fixture
+deletes their topics at the end, so runs do not pile partitions up on the broker."""
+
+
 def isolated(settings: Settings, **overrides: object) -> Settings:
     """Settings with topics and a consumer group of their own, so tests never share a log.
 
@@ -31,6 +36,7 @@ def isolated(settings: Settings, **overrides: object) -> Settings:
     overridden: the backbone's tests count events, and the DSO answers every PodRegistered
     with one of its own."""
     run = uuid.uuid4().hex[:10]
+    ISOLATED_PREFIXES.append(f"t{run}.")
     return settings.model_copy(update={"topic_prefix": f"t{run}.", "app_id": f"test-{run}",
                                        "chain_url": NO_CHAIN,
                                        "processors": "projector,anchor", **overrides})
