@@ -40,8 +40,7 @@ SPEED = 240.0
 BEFORE_OPEN = timedelta(minutes=30)
 # The aggregators are ledger.demo's, which registers their PoDs.
 PARTICIPANTS = {"DSO-ARETI": Role.DSO, "TSO-TERNA": Role.TSO, "AGG-ROMA-1": Role.AGGREGATOR,
-                "AGG-ROMA-2": Role.AGGREGATOR, "AGG-ROMA-3": Role.AGGREGATOR,
-                "AUDITOR-1": Role.AUDITOR}
+                "AGG-ROMA-2": Role.AGGREGATOR, "AGG-ROMA-3": Role.AGGREGATOR}
 EVENING = range(72, 80)  # 18:00–20:00, the evening peak where feeders congest
 
 
