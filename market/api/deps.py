@@ -77,7 +77,8 @@ def _session(session_id: SessionIdPath, settings: SettingsDep) -> SessionSlot:
 Session = Annotated[SessionSlot, Depends(_session)]
 
 
-# The routes' access, by what they serve (README "Roles and access").
+# The routes' access, by what they serve (the README's table in "Security and failure
+# behaviour").
 MarketReader = allowed(dso=ANY, tso=ANY, aggregator=ANY, market_admin=ANY)
 SystemOperator = allowed(dso=OWN, tso=OWN)
 Aggregator = allowed(aggregator=OWN)
