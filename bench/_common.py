@@ -53,6 +53,12 @@ def pod_registrations(n: int, run: str) -> list[Event]:
     location = GridLocation(primary_substation="PS-1", mv_feeder="FDR-1",
                             secondary_substation="SS-1-1")
     limits = MaxFlexibility(up_p_kw=6.0, down_p_kw=3.0, up_q_kvar=0.0, down_q_kvar=0.0)
-    return [new_event(PodRegistered(pod_id=f"{run}-{i:07d}", aggregator_id="AGG-1",
+    return [new_event(PodRegistered(pod_id=pod_id, aggregator_id="AGG-1",
                                     customer_id=f"C-{i:07d}", location=location,
-                                    max_flexibility=limits), actor="AGG-1") for i in range(n)]
+                                    max_flexibility=limits), actor="AGG-1")
+            for i, pod_id in enumerate(pod_ids(n, run))]
+
+
+def pod_ids(n: int, run: str) -> list[str]:
+    """The ids of ``pod_registrations(n, run)``'s PoDs."""
+    return [f"{run}-{i:07d}" for i in range(n)]

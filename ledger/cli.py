@@ -167,7 +167,13 @@ def serve() -> None:
         check_secrets(settings)
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from None
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port,
+    if settings.api_workers == 1:
+        uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port,
+                    log_level=settings.log_level.lower())
+        return
+    # Several processes each build the app from the same environment.
+    uvicorn.run("market.api.app:create_app", factory=True, workers=settings.api_workers,
+                host=settings.api_host, port=settings.api_port,
                 log_level=settings.log_level.lower())
 
 

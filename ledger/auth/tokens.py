@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
 import jwt
 
@@ -74,18 +76,7 @@ def verify(keyring: Keyring, token: str, *, now: datetime) -> Claims:
         TokenInvalid: malformed, signed by no key of the ring (or with another algorithm),
             expired, or for another issuer, audience or role.
     """
-    try:
-        kid = jwt.get_unverified_header(token).get("kid")
-        key = next((k for k in keyring.keys if k.kid == kid), None)
-        if key is None:
-            raise TokenInvalid(f"signed by an unknown key {kid!r}")
-        # The clock is ours, not PyJWT's: expiry is checked below against ``now``.
-        claims = jwt.decode(token, key.secret, algorithms=[ALGORITHM], audience=AUDIENCE,
-                            issuer=keyring.issuer,
-                            options={"verify_exp": False, "verify_iat": False,
-                                     "require": ["exp", "sub", "role"]})
-    except jwt.PyJWTError as exc:
-        raise TokenInvalid(str(exc)) from exc
+    claims = _signed_claims(keyring, token)
     if not isinstance(claims["exp"], int) or claims["exp"] <= now.timestamp():
         raise TokenInvalid("the token has expired")
     try:
@@ -94,3 +85,23 @@ def verify(keyring: Keyring, token: str, *, now: datetime) -> Claims:
         raise TokenInvalid(f"unknown role {claims['role']!r}") from exc
     return Claims(str(claims["sub"]), role,
                   datetime.fromtimestamp(claims["exp"], tz=now.tzinfo))
+
+
+# A caller sends the same token with every request: its signature is checked once
+# (the keyring is part of the key, so a rotated ring checks again). Expiry is not
+# cached: ``verify`` checks it each time.
+@lru_cache(maxsize=4096)
+def _signed_claims(keyring: Keyring, token: str) -> dict[str, Any]:
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+        key = next((k for k in keyring.keys if k.kid == kid), None)
+        if key is None:
+            raise TokenInvalid(f"signed by an unknown key {kid!r}")
+        # The clock is ours, not PyJWT's: expiry is checked by ``verify`` against ``now``.
+        claims = jwt.decode(token, key.secret, algorithms=[ALGORITHM], audience=AUDIENCE,
+                            issuer=keyring.issuer,
+                            options={"verify_exp": False, "verify_iat": False,
+                                     "require": ["exp", "sub", "role"]})
+    except jwt.PyJWTError as exc:
+        raise TokenInvalid(str(exc)) from exc
+    return claims  # type: ignore[no-any-return]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 MTU = timedelta(minutes=15)
@@ -107,7 +108,12 @@ def session_id(kind: SessionKind, day: date, window: int | None = None) -> str:
 
 def day_sessions(day: date, zone: ZoneInfo | None = None) -> list[SessionSlot]:
     """The day-ahead session and the six real-time sessions of delivery day ``day``."""
-    zone = zone or ZoneInfo(DEFAULT_TIME_ZONE)
+    return list(_day_sessions(day, zone or ZoneInfo(DEFAULT_TIME_ZONE)))
+
+
+# Every API call on a session looks its day up: computed once per day and zone.
+@lru_cache(maxsize=1024)
+def _day_sessions(day: date, zone: ZoneInfo) -> tuple[SessionSlot, ...]:
     mtus = delivery_mtus(day, zone)
     eve = day - timedelta(days=1)
 
@@ -133,7 +139,7 @@ def day_sessions(day: date, zone: ZoneInfo | None = None) -> list[SessionSlot]:
             outcome_due_at=start - RT_OUTCOME_DUE_BEFORE,
             setpoints_at=start - RT_SETPOINTS_BEFORE,
         ))
-    return slots
+    return tuple(slots)
 
 
 def _window_edge(day: date, window: int, zone: ZoneInfo) -> datetime:
