@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", description="address `flexmarket serve` listens on")
     api_port: int = Field(8000, description="port `flexmarket serve` listens on")
     api_workers: int = Field(1, ge=1, description="server processes of `flexmarket serve`")
+    api_token: str = Field("", description="the bearer token the CLI sends to the API "
+                           "(`audit verify`): an auditor's, from POST /v1/auth/token")
     api_url: str = Field("", description="base URL of the API for the CLI; default: "
                          "http://API_HOST:API_PORT")
 

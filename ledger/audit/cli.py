@@ -92,8 +92,11 @@ def audit() -> None:
               "[default: FLEXMARKET_CHAIN_URL]")
 @click.option("--contract", "anchor_address", default=None, help="the EventAnchor you trust "
               "[default: the one in the deployment file]")
+@click.option("--token", default=None, help="bearer token for the API "
+              "[default: FLEXMARKET_API_TOKEN]")
 def audit_verify(event_id: str, api_url: str | None, proof_file: Path | None,
-                 chain_url: str | None, anchor_address: str | None) -> None:
+                 chain_url: str | None, anchor_address: str | None,
+                 token: str | None) -> None:
     """Prove EVENT_ID was anchored: recompute its hash, leaf and root, and ask the chain."""
     import httpx
     from pydantic import ValidationError
@@ -108,7 +111,8 @@ def audit_verify(event_id: str, api_url: str | None, proof_file: Path | None,
         if proof_file is not None:
             proof = EventProof.model_validate_json(proof_file.read_bytes())
         else:
-            proof = fetch_proof(api_url or settings.api_base_url, event_id)
+            proof = fetch_proof(api_url or settings.api_base_url, event_id,
+                                token or settings.api_token)
         if anchor_address is None:
             anchor_address = load_deployment(settings, connect(chain_url)).addresses[
                 "EventAnchor"]

@@ -31,14 +31,16 @@ class Verdict:
         return self
 
 
-def fetch_proof(api_url: str, event_id: str) -> EventProof:
-    """Ask an API for an event's proof (which the proof's checks then need not trust).
+def fetch_proof(api_url: str, event_id: str, token: str) -> EventProof:
+    """Ask an API for an event's proof (which the proof's checks then need not trust),
+    with ``token`` as the bearer (an auditor's, or the event's publisher's).
 
     Raises:
         LookupError: the API answered with an error (its code and message included).
         httpx.HTTPError: the API could not be reached.
     """
-    response = httpx.get(f"{api_url.rstrip('/')}/audit/events/{event_id}/proof", timeout=30)
+    response = httpx.get(f"{api_url.rstrip('/')}/audit/events/{event_id}/proof", timeout=30,
+                         headers={"Authorization": f"Bearer {token}"} if token else {})
     if response.status_code != 200:
         try:
             body = response.json()

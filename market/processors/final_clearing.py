@@ -17,8 +17,6 @@ from ledger.envelope import Event, derived_event_id
 from ledger.processors.support import event_of, publish, raw_topic, until_done, wait_until_projected
 from ledger.settings import Settings
 from ledger.topics import Topic
-from market.clock import build_clock
-from market.domain.clock import Clock
 from market.domain.events import MarketCleared
 from market.domain.final_clearing import participant_results, validate_outcome
 from market.domain.scheduler import SCHEDULER_ACTOR
@@ -30,7 +28,6 @@ log = structlog.get_logger("flexmarket.final_clearing")
 def attach(app: faust.App, settings: Settings) -> None:
     """Add the final-clearing agent to ``app``."""
     engine = create_engine(settings.read_model_url, pool_pre_ping=True)
-    clock = build_clock(settings)
     validations = raw_topic(app, settings, Topic.VALIDATIONS)
     outcomes = raw_topic(app, settings, Topic.OUTCOMES)
 
@@ -44,8 +41,8 @@ def attach(app: faust.App, settings: Settings) -> None:
             # The market outcome it validates is published before it; wait until it is read.
             await until_done(partial(wait_until_projected, settings, engine, [Topic.OUTCOMES]),
                              "wait for the read models")
-            made = await until_done(partial(asyncio.to_thread, finalise, engine, clock,
-                                            event, validation), "final clearing")
+            made = await until_done(partial(asyncio.to_thread, finalise, engine, event,
+                                            validation), "final clearing")
             if made:
                 validated, results = made
                 await until_done(partial(publish, outcomes, [validated]), "publish outcome")
@@ -55,7 +52,7 @@ def attach(app: faust.App, settings: Settings) -> None:
                     await until_done(partial(publish, topic, [result]), "publish results")
 
 
-def finalise(engine: Engine, clock: Clock, event: Event,
+def finalise(engine: Engine, event: Event,
              validation: TechnicalValidationCompleted) -> tuple[Event, list[Event]] | None:
     """The validated outcome and the per-participant results, or None when the validation
     cannot be applied (logged: an unknown market outcome, awards it does not have).
@@ -76,7 +73,9 @@ def finalise(engine: Engine, clock: Clock, event: Event,
         log.error("technical validation does not fit its market outcome",
                   validation=str(event.event_id), error=str(exc))
         return None
-    now = clock.now()
+    # The validation's time, not the clock's: a redelivered validation must give the
+    # same events byte for byte, as their ids already are.
+    now = event.occurred_at
     validated = new_event(payload, actor=SCHEDULER_ACTOR, occurred_at=now,
                           event_id=derived_event_id(event.occurred_at, "ValidatedOutcome",
                                                     str(event.event_id)))

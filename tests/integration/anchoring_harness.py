@@ -110,7 +110,7 @@ class ApiServer(WorkerProcess):
         deadline = time.monotonic() + 30
         while True:
             try:
-                httpx.get(f"{self.settings.api_base_url}/audit/batches", timeout=2)
+                httpx.get(f"{self.settings.api_base_url}/v1/health", timeout=2)
                 return self
             except httpx.HTTPError:
                 if not self.alive() or time.monotonic() > deadline:

@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -20,6 +21,7 @@ from ledger.envelope import Event, seal
 from ledger.settings import Settings
 from ledger.store.models import AnchorBatchRow, EventRow, PodRow
 from ledger.worker_process import WorkerProcess
+from tests.auth import token
 from tests.integration.anchoring_harness import (
     ApiServer,
     anchored_events,
@@ -33,6 +35,9 @@ from tests.integration.anchoring_harness import (
 from tests.integration.projection_harness import publish, registry_log, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+# The auditor the CLI (FLEXMARKET_API_TOKEN) and the calls below read proofs as.
+AUDITOR_TOKEN = token("AUDITOR-1", "auditor", ttl=timedelta(hours=2))
+AUDITOR = {"Authorization": f"Bearer {AUDITOR_TOKEN}"}
 
 
 @dataclass
@@ -48,7 +53,8 @@ class World:
 def world(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """200 registry events projected and anchored on anvil, with the worker and API up."""
     tmp = tmp_path_factory.mktemp("anchoring")
-    settings = anchoring_settings(stack, tmp, anchor_batch_size=64)
+    settings = anchoring_settings(stack, tmp, anchor_batch_size=64,
+                                  api_token=AUDITOR_TOKEN)
     events = registry_log(160, 30, 10)
     engine = create_engine(settings.read_model_url)
     with running_chain(settings), \
@@ -74,7 +80,7 @@ def test_fr_mp_bc_1_every_event_is_in_a_contiguous_anchored_batch(world: World) 
     # 200 events over 4 registry partitions in batches of at most 64: several per partition.
     assert batches >= 4
     page = httpx.get(f"{world.settings.api_base_url}/audit/batches",
-                     params={"limit": 1000}).json()
+                     params={"limit": 1000}, headers=AUDITOR).json()
     assert page["count"] == batches
     anchored = chain_batches(world.settings)
     on_chain = {(a.batch.stream.topic, a.batch.stream.partition, a.batch.first_offset,
@@ -99,7 +105,8 @@ def test_fr_mp_bc_2_audit_verify_passes_for_a_real_event(world: World) -> None:
 
 def test_fr_mp_bc_2_audit_verify_fails_for_a_modified_payload(world: World) -> None:
     event_id = str(world.events[18].event_id)
-    proof = httpx.get(f"{world.settings.api_base_url}/audit/events/{event_id}/proof").json()
+    proof = httpx.get(f"{world.settings.api_base_url}/audit/events/{event_id}/proof",
+                      headers=AUDITOR).json()
     proof["event"]["payload"]["customer_id"] = "SOMEONE-ELSE"
     forged = world.tmp / "forged-proof.json"
     forged.write_text(json.dumps(proof))
@@ -113,14 +120,15 @@ def test_fr_mp_bc_2_audit_verify_fails_for_a_modified_payload(world: World) -> N
 
 def test_fr_mp_bc_2_proof_of_unknown_event_is_a_clear_404(world: World) -> None:
     base = world.settings.api_base_url
-    missing = httpx.get(f"{base}/audit/events/01972fb5-4c1b-7000-8000-00000000ffff/proof")
+    missing = httpx.get(f"{base}/audit/events/01972fb5-4c1b-7000-8000-00000000ffff/proof",
+                        headers=AUDITOR)
     assert missing.status_code == 404
     assert missing.json()["code"] == "EVENT_NOT_FOUND"
-    malformed = httpx.get(f"{base}/audit/events/not-a-uuid/proof")
+    malformed = httpx.get(f"{base}/audit/events/not-a-uuid/proof", headers=AUDITOR)
     assert malformed.status_code == 422
     assert malformed.json() == {"code": "INVALID_EVENT_ID", "field": "event_id",
                                 "message": "'not-a-uuid' is not a UUID"}
-    bad_limit = httpx.get(f"{base}/audit/batches", params={"limit": 0})
+    bad_limit = httpx.get(f"{base}/audit/batches", params={"limit": 0}, headers=AUDITOR)
     assert bad_limit.status_code == 422
     assert bad_limit.json()["field"] == "limit"
 
