@@ -27,9 +27,10 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 import httpx
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import Engine, create_engine, func, select
 
 from bench._common import bench_settings, pod_ids, pod_registrations
+from ledger.auth.client import request_token
 from ledger.auth.roles import Role
 from ledger.auth.store import register_participant
 from ledger.producer import EventProducer
@@ -146,18 +147,15 @@ def open_session(zone: ZoneInfo) -> tuple[str, datetime]:
 
 @dataclass
 class Served:
-    settings: Settings
+    engine: Engine
     base_url: str
     token: str
     session_id: str
     pods: int
 
     def offers_projected(self) -> int:
-        engine = create_engine(self.settings.read_model_url)
-        with engine.connect() as conn:
-            total = conn.scalar(select(func.count()).select_from(FlexOfferRow)) or 0
-        engine.dispose()
-        return total
+        with self.engine.connect() as conn:
+            return conn.scalar(select(func.count()).select_from(FlexOfferRow)) or 0
 
     def wait_projected(self, offers: int, timeout_s: float = 120.0) -> None:
         """Wait until ``offers`` offers are projected, or the time is up."""
@@ -200,10 +198,8 @@ def served_market(settings: Settings, pods: int) -> Iterator[Served]:
             except httpx.HTTPError:
                 return False
         api.wait_until(up, what="the API", timeout_s=60)
-        token = httpx.post(f"{base_url}/v1/auth/token", timeout=10, data={
-            "grant_type": "client_credentials", "client_id": AGGREGATOR,
-            "client_secret": secret}).json()["access_token"]
-        yield Served(settings, base_url, token, session_id, pods)
+        yield Served(engine, base_url, request_token(base_url, AGGREGATOR, secret),
+                     session_id, pods)
     engine.dispose()
 
 

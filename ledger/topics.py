@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from ledger.settings import Settings
 
@@ -75,13 +77,10 @@ def catalog_topics(settings: Settings) -> list[TopicSpec]:
 
 def ensure_topics(settings: Settings) -> list[str]:
     """Create the catalog topics that do not exist yet; returns the names created."""
-    from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
-                             client_id=f"{settings.app_id}-admin")
-    try:
+    with _admin(settings) as admin:
         existing = set(admin.list_topics())
         missing = [spec for spec in catalog_topics(settings) if spec.name not in existing]
         if missing:
@@ -90,8 +89,6 @@ def ensure_topics(settings: Settings) -> list[str]:
                 admin.create_topics([NewTopic(s.name, s.partitions, s.replication_factor,
                                               topic_configs=s.config) for s in missing])
         return [spec.name for spec in missing]
-    finally:
-        admin.close()
 
 
 def delete_prefixed_topics(settings: Settings) -> list[str]:
@@ -102,16 +99,23 @@ def delete_prefixed_topics(settings: Settings) -> list[str]:
     Raises:
         ValueError: the prefix is empty (that would be the whole deployment's log).
     """
-    from kafka import KafkaAdminClient
-
     if not settings.topic_prefix:
         raise ValueError("refusing to delete the topics of an unprefixed deployment")
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
-                             client_id=f"{settings.app_id}-admin")
-    try:
+    with _admin(settings) as admin:
         doomed = sorted(t for t in admin.list_topics() if t.startswith(settings.topic_prefix))
         if doomed:
             admin.delete_topics(doomed)
         return doomed
+
+
+@contextlib.contextmanager
+def _admin(settings: Settings) -> Iterator[Any]:
+    """A Kafka admin client on the settings' broker, closed afterwards."""
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap,
+                             client_id=f"{settings.app_id}-admin")
+    try:
+        yield admin
     finally:
         admin.close()

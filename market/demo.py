@@ -20,6 +20,7 @@ import click
 import httpx
 from sqlalchemy import Engine, create_engine, func, select
 
+from ledger.auth.client import request_token
 from ledger.auth.roles import Role
 from ledger.auth.store import register_participant
 from ledger.envelope import Event
@@ -129,13 +130,11 @@ def sign_in(settings: Settings, engine: Engine) -> dict[str, dict[str, str]]:
     with engine.begin() as conn:
         secrets = {pid: register_participant(conn, pid, role, now=datetime.now(UTC))
                    for pid, role in PARTICIPANTS.items()}
-    headers = {}
-    for pid, secret in secrets.items():
-        answer = httpx.post(f"{settings.api_base_url}/v1/auth/token", timeout=30, data={
-            "grant_type": "client_credentials", "client_id": pid, "client_secret": secret})
-        if answer.status_code != 200:
-            raise click.ClickException(f"token of {pid}: {answer.text}")
-        headers[pid] = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+    try:
+        headers = {pid: {"Authorization": "Bearer " + request_token(
+            settings.api_base_url, pid, secret)} for pid, secret in secrets.items()}
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"   {len(headers)} participants registered, each signed in with a bearer "
                f"token: {', '.join(f'{p} ({r})' for p, r in PARTICIPANTS.items())}")
     return headers

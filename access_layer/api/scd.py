@@ -278,7 +278,7 @@ def get_baseline(pod_id: PodIdPath, delivery_day: DayPath, caller: PodDataReader
                        field="delivery_day")
     return BaselinePublic(pod_id=row.pod_id, delivery_day=row.delivery_day.isoformat(),
                           aggregator_id=row.aggregator_id, method=row.method, slots=row.slots,
-                          uploaded_at=utc(row.uploaded_at))
+                          uploaded_at=row.uploaded_at)
 
 
 @router.get("/pods/{pod_id}/readings", response_model=PodReadings,
@@ -314,8 +314,8 @@ def get_readings(
         quarters.append(_quarter(pod.pod_id, at, certified.get(at), missing.get(at)))
         at += timedelta(minutes=15)
     rejections = [RejectionPublic(pod_id=r.pod_id, code=r.code, reason=r.reason, source=r.source,
-                                  interval_start=r.interval_start and utc(r.interval_start),
-                                  node_address=r.node_address, rejected_at=utc(r.rejected_at))
+                                  interval_start=r.interval_start,
+                                  node_address=r.node_address, rejected_at=r.rejected_at)
                   for r in scd.rejections_between(conn, pod_id, start, end)]
     return PodReadings(pod_id=pod_id, readings=quarters, rejections=rejections)
 
@@ -365,7 +365,7 @@ def get_setpoints(pod_id: PodIdPath, delivery_day: Annotated[date, Query()],
     sessions = [s.session_id for s in day_sessions(delivery_day, ZoneInfo(settings.time_zone))]
     return SetpointPage(items=[SetpointPublic(
         activation_id=r.activation_id, pod_id=r.pod_id, session_id=r.session_id,
-        slots=r.slots, issued_at=utc(r.issued_at),
-        **{k: getattr(r, k) and utc(getattr(r, k)) for k in (
-            "relayed_at", "sent_by_dso_at", "received_by_node_at", "received_by_device_at")})
+        slots=r.slots, issued_at=r.issued_at, relayed_at=r.relayed_at,
+        sent_by_dso_at=r.sent_by_dso_at, received_by_node_at=r.received_by_node_at,
+        received_by_device_at=r.received_by_device_at)
         for r in scd.setpoints_of(conn, pod_id, sessions)])

@@ -25,7 +25,7 @@ from ledger.errors import Forbidden, Unauthorized
 
 OWN, ANY = Scope.OWN, Scope.ANY
 PUBLIC = {"x-public": True}
-"""``openapi_extra`` of the one route anyone may call: the token endpoint."""
+"""``openapi_extra`` of the routes anyone may call: the token endpoint and liveness."""
 
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(HTTPBearer(
     auto_error=False, description="a token from POST /v1/auth/token"))]

@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 
 from ledger.auth.access import ANY, OWN
 from ledger.errors import Conflict
-from ledger.store.queries import utc
+from ledger.http import StoredTime
 from market.api.deps import (
     AccountHolder,
     Aggregator,
@@ -61,7 +61,7 @@ class MechanismCreate(_Input):
 
 
 class MechanismPublic(MechanismCreate):
-    created_at: datetime
+    created_at: StoredTime
 
 
 class MechanismPage(BaseModel):
@@ -107,7 +107,7 @@ class TransferPublic(BaseModel):
     payee_id: str
     amount_cents: int
     tx_hash: str
-    transferred_at: datetime
+    transferred_at: StoredTime
 
 
 class WalletPublic(BaseModel):
@@ -146,7 +146,7 @@ def list_mechanisms(conn: DbConnection, caller: MechanismReader, aggregator_id: 
     caller.require_own(aggregator_id, field="aggregator_id")
     return MechanismPage(items=[
         MechanismPublic(**{k: getattr(r, k) for k in MechanismCreate.model_fields},
-                        created_at=utc(r.created_at))
+                        created_at=r.created_at)
         for r in settlement_queries.mechanisms_of(conn, aggregator_id)])
 
 
@@ -228,9 +228,7 @@ def get_wallet(participant_id: ParticipantPath, caller: AccountHolder, conn: DbC
     # An unreachable chain is a ChainError: the app answers 503, never 500.
     tokens = TokenLedger.open(settings)
     balance = tokens.balance(participant_id)
-    transfers = [TransferPublic(**{k: getattr(r, k) for k in TransferPublic.model_fields
-                                   if k != "transferred_at"},
-                                transferred_at=utc(r.transferred_at))
+    transfers = [TransferPublic(**{k: getattr(r, k) for k in TransferPublic.model_fields})
                  for r in settlement_queries.transfers_of(conn, participant_id)]
     return WalletPublic(participant_id=participant_id, address=tokens.wallet(participant_id),
                         balance_cents=balance, transfers=transfers)
