@@ -48,6 +48,9 @@ class Settings(BaseSettings):
         "eth-tester:// for an in-process chain"
     )
     anvil_port: int = Field(8545, description="port of the anvil node started by the stack")
+    browser_chain_url: str = Field(
+        "", description="the chain's JSON-RPC URL as a browser reaches it, offered by the "
+        "dashboard's verify page; default: CHAIN_URL")
     chain_deployment_file: Path | None = Field(
         None, description="where `chain deploy` writes the contract addresses; "
         "default: var/chain/deployment.json"

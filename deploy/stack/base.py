@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -54,6 +55,23 @@ def run(cmd: Sequence[str | Path], *, cwd: Path | None = None, what: str) -> str
         tail = (proc.stdout + proc.stderr).strip()[-2000:]
         raise StackError(f"{what} failed (exit {proc.returncode}): {tail}")
     return proc.stdout
+
+
+def apt_install(package: str, *, what: str) -> None:
+    """Install one of Debian's packages, as root with apt-get (the CI machine's way).
+
+    Raises:
+        StackError: not root, no apt-get, or apt-get failed; the message names the package.
+    """
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        raise StackError(f"{what} is missing: install Debian's {package!r} package")
+    print(f"installing {what} from Debian's packages …", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-qq"],
+                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package]):
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+        if proc.returncode != 0:
+            raise StackError(f"{' '.join(cmd)} failed: {proc.stderr[-1500:]}")
 
 
 def read_pid(pid_file: Path) -> int | None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import hashlib
 import os
 import pwd
-import shutil
 import subprocess
 from pathlib import Path
 
-from deploy.stack.base import ServiceStatus, StackError, run
+from deploy.stack.base import ServiceStatus, StackError, apt_install, run
 from ledger.settings import Settings, get_settings
 
 DEBIAN_PACKAGE = "postgresql"
@@ -59,16 +58,7 @@ class Postgres:
         """Install Debian's ``postgresql`` package when the server binaries are missing."""
         if _bin_dir() is not None:
             return
-        if os.geteuid() != 0 or shutil.which("apt-get") is None:
-            raise StackError("PostgreSQL is missing: install Debian's 'postgresql' package")
-        print("installing PostgreSQL from Debian's packages …", flush=True)
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for cmd in (["apt-get", "update", "-qq"],
-                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends",
-                     DEBIAN_PACKAGE]):
-            proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-            if proc.returncode != 0:
-                raise StackError(f"{' '.join(cmd)} failed: {proc.stderr[-1500:]}")
+        apt_install(DEBIAN_PACKAGE, what="PostgreSQL")
 
     def start(self) -> None:
         """Create the cluster once, start it, and make sure the role and database exist."""

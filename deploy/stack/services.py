@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from deploy.stack.base import Service
+from deploy.stack.chromium import Chromium
 from deploy.stack.kafka import Kafka
 from deploy.stack.node_tools import Anvil, Solc
 from deploy.stack.postgres import Postgres
 from ledger.settings import Settings
 
-SERVICE_NAMES = ("kafka", "postgres", "solc", "anvil")
+SERVICE_NAMES = ("kafka", "postgres", "solc", "anvil", "chromium")
 
 
 def services(settings: Settings, only: tuple[str, ...] = ()) -> list[Service]:
@@ -18,5 +19,6 @@ def services(settings: Settings, only: tuple[str, ...] = ()) -> list[Service]:
         raise ValueError(f"unknown service(s) {sorted(unknown)}; choose from {SERVICE_NAMES}")
     chosen = only or SERVICE_NAMES
     built: dict[str, Service] = {"kafka": Kafka(settings), "postgres": Postgres(settings),
-                                 "solc": Solc(), "anvil": Anvil(settings)}
+                                 "solc": Solc(), "anvil": Anvil(settings),
+                                 "chromium": Chromium()}
     return [built[name] for name in SERVICE_NAMES if name in chosen]

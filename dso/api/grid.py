@@ -3,14 +3,16 @@ under (primary substation → MV feeder → secondary substation; Platone flow 0
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
-from dso.grids import grid_of
+from dso.grids import grid_of, limits_of, power_flow_of
+from dso.picture import session_picture
+from ledger.errors import NotFound
 from ledger.http import errors
-from market.api.deps import GridOperator, SettingsDep
+from market.api.deps import DbConnection, GridOperator, Session, SettingsDep
 
 router = APIRouter(prefix="/v1/dso", tags=["dso"])
 
@@ -40,3 +42,65 @@ def get_grid(settings: SettingsDep, caller: GridOperator) -> GridPublic:
     return GridPublic(grid=grid.name, points=[
         GridPointPublic(point_id=p.point_id, kind=p.kind, parent=p.parent,
                         buses=len(p.buses)) for p in points])
+
+
+class BusPicturePublic(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    bus: int
+    name: str
+    x: float
+    y: float
+    vm_before_pu: float
+    vm_after_pu: float
+
+
+class BranchPicturePublic(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["line", "trafo"]
+    index: int
+    from_bus: int
+    to_bus: int
+    loading_before_pct: float
+    loading_after_pct: float
+
+
+class GridPicturePublic(BaseModel):
+    """One MTU of a session on the grid: each bus's voltage and each branch's loading on
+    the forecast alone (before) and with the session's validated awards (after)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    grid: str
+    session_id: str
+    mtu: int
+    converged: bool
+    v_min_pu: float
+    v_max_pu: float
+    max_loading_pct: float
+    buses: list[BusPicturePublic]
+    branches: list[BranchPicturePublic]
+
+
+@router.get("/sessions/{session_id}/grid-picture", response_model=GridPicturePublic,
+            responses=errors(404))
+def get_grid_picture(session: Session, conn: DbConnection, settings: SettingsDep,
+                     caller: GridOperator,
+                     mtu: Annotated[int | None, Query(
+                         ge=0, le=99, description="an MTU the session delivers (default: "
+                         "the one whose forecast is closest to a limit)")] = None,
+                     ) -> GridPicturePublic:
+    """Voltages and loadings of one MTU of the session, before and after its awards."""
+    picture = session_picture(conn, settings, power_flow_of(settings.dso_grid),
+                              limits_of(settings), session.session_id, mtu)
+    if picture is None:
+        raise NotFound(f"session {session.session_id} does not deliver MTU {mtu}",
+                       code="MTU_NOT_IN_SESSION", field="mtu")
+    limits = picture.limits
+    return GridPicturePublic(
+        grid=picture.grid, session_id=picture.session_id, mtu=picture.mtu,
+        converged=picture.converged, v_min_pu=limits.v_min_pu, v_max_pu=limits.v_max_pu,
+        max_loading_pct=limits.max_loading_pct,
+        buses=[BusPicturePublic(**vars(b)) for b in picture.buses],
+        branches=[BranchPicturePublic(**vars(b)) for b in picture.branches])
