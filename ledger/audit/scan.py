@@ -27,7 +27,7 @@ from ledger.kafka_log import end_offsets, read_partitions
 from ledger.merkle import merkle_root
 from ledger.projection import DeadLetter, Record, project
 from ledger.settings import Settings
-from ledger.store.digest import normalise
+from ledger.store.digest import NOT_PROJECTED, normalise
 from ledger.store.migrate import upgrade
 from ledger.store.models import AnchorBatchRow, Base, EventRow, ProjectorOffset
 from ledger.store.queries import event_of_row, utc
@@ -40,7 +40,7 @@ TAMPERING: frozenset[str] = frozenset({"altered", "forged", "gap", "deleted"})
 # projector's own bookkeeping and the API's idempotency keys (not derived from the log)
 # not at all.
 NOT_REPLAYED = {EventRow.__tablename__, AnchorBatchRow.__tablename__,
-                ProjectorOffset.__tablename__, "idempotency_keys"}
+                ProjectorOffset.__tablename__, "idempotency_keys", *NOT_PROJECTED}
 
 
 @dataclass(frozen=True)

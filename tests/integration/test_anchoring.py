@@ -7,7 +7,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -16,6 +16,8 @@ from sqlalchemy import create_engine, select, update
 
 from deploy.stack.node_tools import Anvil
 from ledger.audit.scan import scan
+from ledger.auth.roles import Role
+from ledger.auth.store import register_participant
 from ledger.chain import deploy
 from ledger.envelope import Event, seal
 from ledger.settings import Settings
@@ -134,12 +136,15 @@ def test_fr_mp_bc_2_proof_of_unknown_event_is_a_clear_404(world: World) -> None:
 
 
 def test_tampering_in_sql_and_a_forged_event_show_up_in_audit_scan(world: World) -> None:
+    engine = create_engine(world.settings.read_model_url)
+    with engine.begin() as conn:
+        # Credentials are no projection of the log: the scan must not call them altered.
+        register_participant(conn, "AUDITOR-1", Role.AUDITOR, now=datetime.now(UTC))
     clean = scan(world.settings)
     assert clean.tampered == [], clean.render()
 
     victim = world.events[100]  # a PodRegistered whose PoD no later event changes
     pod_id = victim.payload["pod_id"]
-    engine = create_engine(world.settings.read_model_url)
     with engine.begin() as conn:
         conn.execute(update(PodRow).where(PodRow.pod_id == pod_id).values(up_p_kw=999.0))
     engine.dispose()

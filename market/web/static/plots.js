@@ -38,18 +38,25 @@
     node("line", { x1: M.left, y1: H - M.bottom, x2: W - M.right, y2: H - M.bottom,
                    class: "axis" }, svg);
     node("line", { x1: M.left, y1: M.top, x2: M.left, y2: H - M.bottom, class: "axis" }, svg);
+    const xf = ticks(x1 - x0), yf = ticks(y1 - y0);
     for (let i = 0; i <= 4; i++) {
       const yv = y0 + ((y1 - y0) * i) / 4, xv = x0 + ((x1 - x0) * i) / 4;
       node("text", { x: M.left - 6, y: sy(yv) + 4, "text-anchor": "end", class: "tick" },
-           svg, fmt(yv));
+           svg, yf(yv));
       node("text", { x: sx(xv), y: H - M.bottom + 16, "text-anchor": "middle", class: "tick" },
-           svg, fmt(xv));
+           svg, xf(xv));
     }
     node("text", { x: (W + M.left) / 2, y: H - 8, "text-anchor": "middle", class: "label" },
          svg, xlabel);
     node("text", { x: 14, y: H / 2, transform: `rotate(-90 14 ${H / 2})`,
                    "text-anchor": "middle", class: "label" }, svg, ylabel);
     return [sx, sy];
+  }
+
+  /** Tick labels with as many decimals as a quarter of the axis's span needs. */
+  function ticks(span) {
+    const digits = Math.max(0, Math.min(4, 1 - Math.floor(Math.log10(span / 4 || 1))));
+    return (v) => v.toFixed(digits);
   }
 
   const fmt = (v) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(1)
@@ -94,15 +101,21 @@
     return svg;
   }
 
-  /** Lines over a shared x: `series` [{name, values}] against `xs`. */
-  function lines(host, xs, series, { xlabel, ylabel } = {}) {
+  /** Lines over a shared x: `series` [{name, values}] against `xs`; the y axis starts at
+   *  zero unless `zero` is false (voltages, which live near 1 pu). */
+  function lines(host, xs, series, { xlabel, ylabel, zero = true } = {}) {
     const svg = canvas(host, ylabel);
-    const [sx, sy] = axes(svg, extent(xs, false), extent(series.flatMap((s) => s.values), true),
+    const [sx, sy] = axes(svg, extent(xs, false), extent(series.flatMap((s) => s.values), zero),
                           xlabel, ylabel);
     series.forEach((s, j) => {
       const d = s.values.map((v, i) => `${i ? "L" : "M"}${sx(xs[i]).toFixed(1)},${sy(v).toFixed(1)}`);
       node("path", { d: d.join(""), fill: "none", stroke: COLOURS[j % COLOURS.length],
                      "stroke-width": 2, class: "series" }, svg);
+      s.values.forEach((v, i) => {
+        const dot = node("circle", { cx: sx(xs[i]), cy: sy(v), r: 2.5,
+                                     fill: COLOURS[j % COLOURS.length] }, svg);
+        node("title", {}, dot, `${s.name} at ${xs[i]}: ${fmt(v)}`);
+      });
     });
     legend(svg, series.map((s) => s.name));
     return svg;

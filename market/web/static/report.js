@@ -1,0 +1,69 @@
+// Draws the demo's day report from REPORT (written by market/report.py) with FlexPlots.
+(function () {
+  "use strict";
+  const root = document.getElementById("report");
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, v);
+    for (const c of children.flat()) if (c !== null && c !== undefined) el.append(c instanceof Node ? c : String(c));
+    return el;
+  }
+  const table = (cols, rows) => h("table", {}, h("thead", {}, h("tr", {}, cols.map((c) => h("th", {}, c)))),
+    h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c) => h("td", {}, c))))));
+  const euros = (cents) => `${(cents / 100).toLocaleString("en", { minimumFractionDigits: 2 })} €`;
+  const figure = (id, caption) => h("figure", {}, h("div", { id, class: "plot-host" }), h("figcaption", {}, caption));
+
+  const summary = REPORT.summary || {};
+  if (Object.keys(summary).length) {
+    root.append(h("h2", {}, "What the day did"), table(["stage", "figures"],
+      Object.entries(summary).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : v])));
+  }
+
+  root.append(h("h2", {}, "Sessions"), table(
+    ["session", "requests", "offers", "validated awards", "cost €", "unserved kW·MTU", "Pareto points"],
+    REPORT.sessions.map((s) => [s.session_id, s.requests, s.offers, s.awards,
+      s.objectives ? s.objectives.cost_eur.toFixed(2) : "–",
+      s.objectives ? s.objectives.unserved.toFixed(1) : "–", s.pareto_front.length])));
+
+  const cleared = REPORT.sessions.filter((s) => s.pareto_front.length);
+  root.append(h("h2", {}, "Pareto front per session (cost against unserved; the chosen point in red)"));
+  for (const s of cleared) {
+    const id = `pareto-${s.session_id}`;
+    root.append(figure(id, s.session_id));
+    const chosen = s.pareto_front.findIndex((q) => q.cost_eur === s.objectives.cost_eur && q.unserved === s.objectives.unserved);
+    FlexPlots.scatter(document.getElementById(id), s.pareto_front.map((q) => ({ x: q.cost_eur, y: q.unserved,
+      label: `cost ${q.cost_eur.toFixed(2)} €, unserved ${q.unserved.toFixed(1)}, risk ${q.risk.toFixed(2)}` })),
+      { xlabel: "cost (€)", ylabel: "unserved (kW·MTU)", chosen });
+  }
+
+  root.append(h("h2", {}, "Bus voltages before and after the awards (each session's worst MTU)"));
+  for (const s of REPORT.sessions.filter((x) => x.grid)) {
+    const g = s.grid, id = `volts-${s.session_id}`;
+    root.append(figure(id, `${s.session_id}, MTU ${g.mtu}`));
+    FlexPlots.lines(document.getElementById(id), g.buses.map((b) => b.bus), [
+      { name: "before", values: g.buses.map((b) => b.vm_before_pu) },
+      { name: "after", values: g.buses.map((b) => b.vm_after_pu) }],
+      { ylabel: "voltage (pu)", xlabel: "bus", zero: false });
+    const maps = h("div", { class: "maps" }, figure(`${id}-map-before`, "forecast"), figure(`${id}-map-after`, "with the awards"));
+    root.append(maps);
+    FlexPlots.gridMap(document.getElementById(`${id}-map-before`), g, "before");
+    FlexPlots.gridMap(document.getElementById(`${id}-map-after`), g, "after");
+  }
+
+  const d = REPORT.delivery;
+  root.append(h("h2", {}, "Delivered against awarded, per MTU (all settled PoDs)"), figure("delivery", "kW"));
+  FlexPlots.bars(document.getElementById("delivery"), d.mtus, [
+    { name: "awarded", values: d.awarded_kw }, { name: "delivered", values: d.delivered_kw }],
+    { ylabel: "kW", xlabel: "MTU" });
+
+  const t = REPORT.tokens;
+  root.append(h("h2", {}, "Token flows (FlexToken, 1 token = 1 cent)"), figure("tokens", "by kind"));
+  FlexPlots.bars(document.getElementById("tokens"), Object.keys(t.by_kind),
+    [{ name: "€", values: Object.values(t.by_kind).map((c) => c / 100) }], { ylabel: "€" });
+  root.append(table(["payer", "payee", "amount"], t.flows.map((f) => [f.payer, f.payee, euros(f.cents)])));
+
+  root.append(h("h2", {}, "End-of-day KPIs (Platone Annex C)"), table(["KPI", "scope", "value", "target"],
+    REPORT.kpis.map((k) => [k.kpi, k.scope, k.value_pct === null ? "n/a" : `${k.value_pct.toFixed(1)} %`,
+      `${k.sense === "at_least" ? "≥" : "≤"} ${k.target_pct} %`])));
+  root.setAttribute("data-drawn", "true");
+})();
