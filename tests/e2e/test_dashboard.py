@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -23,6 +24,7 @@ from ledger.auth.store import register_participant
 from ledger.settings import Settings
 from ledger.store.models import AnchorBatchRow, EventRow
 from ledger.worker_process import free_port
+from market.report import write_day_report
 from market.store.models import OutcomeRow
 from tests.auth import as_aggregator, as_dso, bearer
 from tests.builders import DA_CLOSED_AT, DA_SESSION, make_offer_body, make_request_body
@@ -216,3 +218,22 @@ def test_verify_page_fails_an_event_altered_in_sql(page: Page, run: Run) -> None
         with engine.begin() as conn:
             conn.execute(update(EventRow).where(EventRow.event_id == run.request_event)
                          .values(payload=row.payload))
+
+
+def test_day_report_draws_the_run_in_the_browser(browser: Browser, run: Run,
+                                                 tmp_path: Path) -> None:
+    """The demo's HTML report of the run's day, opened from disk: each cleared session's
+    Pareto front, its voltages before and after, and the grid maps are drawn."""
+    path = write_day_report(run.market.engine, run.market.settings, date(2026, 6, 10),
+                            tmp_path / "report.html", {"stage": "browser test"})
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(path.as_uri())
+    expect(page.locator("#report")).to_have_attribute("data-drawn", "true")
+    front = _outcome(run.market, "market").payload["pareto_front"]  # type: ignore[union-attr]
+    expect(page.locator(f"#pareto-{DA_SESSION} circle")).to_have_count(len(front))
+    expect(page.locator(f"#volts-{DA_SESSION} path.series")).to_have_count(2)
+    expect(page.locator(f"#volts-{DA_SESSION}-map-after circle.bus")).to_have_count(15)
+    page.close()
+    assert errors == []
