@@ -7,12 +7,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, inspect
+from sqlalchemy.exc import OperationalError
 
 from ledger.auth.keys import ConfigurationError, add_key, retire_key
 from ledger.auth.roles import Role
 from ledger.auth.store import (
     AlreadyRegistered,
+    ParticipantRow,
     disable_participant,
     list_participants,
     new_secret,
@@ -22,7 +24,24 @@ from ledger.settings import get_settings
 
 
 def _engine() -> Engine:
-    return create_engine(get_settings().read_model_url)
+    """The read-model database, once it is reachable and migrated.
+
+    Raises:
+        click.ClickException: it does not answer, or has no participants table yet; the
+            message names the database (without its password) and what to run.
+    """
+    engine = create_engine(get_settings().read_model_url)
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        migrated = inspect(engine).has_table(ParticipantRow.__tablename__)
+    except OperationalError as exc:
+        raise click.ClickException(f"the database at {where} does not answer: "
+                                   f"{exc.orig}") from None
+    if not migrated:
+        raise click.ClickException(f"the database at {where} has no participants table: "
+                                   "run `flexmarket db upgrade` first (FLEXMARKET_DATABASE_URL "
+                                   "names the database)")
+    return engine
 
 
 @click.group()

@@ -180,3 +180,12 @@ def test_keys_use_flexmarket_auth_keys_file_and_say_when_none_is_named(
     get_settings.cache_clear()
     assert _run("keys", "new").exit_code == 0
     assert len(_kids(path)) == 1
+
+
+def test_participants_on_an_unmigrated_database_say_to_run_db_upgrade(
+        database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLEXMARKET_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    get_settings.cache_clear()
+    result = _run("participants", "add", "DSO-1", "--role", "dso")
+    assert result.exit_code == 1
+    assert "has no participants table: run `flexmarket db upgrade` first" in result.output
