@@ -158,7 +158,9 @@ def test_session_page_shows_requests_offers_and_the_pareto_front(page: Page,
     assert market is not None and validated is not None
     page.goto(f"{run.url}/dashboard#/session/{DA_SESSION}")
     expect(page.locator("#requests tbody tr")).to_have_count(1)
+    expect(page.locator("h2", has_text="Requests (1)")).to_be_visible()
     expect(page.locator("#offers tbody tr")).to_have_count(3)
+    expect(page.locator("h2", has_text="Offers (3)")).to_be_visible()
     expect(page.locator("#pareto circle")).to_have_count(len(market.payload["pareto_front"]))
     expect(page.locator("#pareto circle.chosen")).to_have_count(1)
     expect(page.locator("#validation")).to_contain_text("AC power flows on cigre_mv")
@@ -178,6 +180,9 @@ def test_grid_page_colours_the_buses_by_the_voltages_the_api_computes(page: Page
     assert shown == sorted(b["vm_after_pu"] for b in picture["buses"])
     expect(page.locator("#grid-before line.branch")).to_have_count(len(picture["branches"]))
     expect(page.locator("#grid-summary")).to_contain_text("highest loading")
+    page.fill("input[name=mtu]", "71")
+    page.click("form button[type=submit]")
+    expect(page.locator("h2", has_text="MTU 71")).to_be_visible()
 
 
 def test_wallet_page_shows_the_funded_balance_from_the_chain(page: Page, run: Run) -> None:

@@ -118,14 +118,14 @@
                      `; delivers MTUs ${slot.first_mtu}–${slot.first_mtu + slot.mtu_count - 1}`
                      + ` of ${slot.delivery_day}. `,
                      h("a", { href: `#/grid/${id}` }, "The grid before and after"))];
-    parts.push(section(`Requests (${requests.count})`, table(
+    parts.push(section(`Requests (${requests.total})`, table(
       ["request", "by", "service", "direction", "at", "MTUs", "peak"],
       requests.items.map((r) => [r.request_id, r.requester_id, r.service,
                                  `${r.direction} ${r.quantity_type}`,
                                  `${r.location.kind} ${r.location.id}`, r.quantities.length,
                                  Math.max(...r.quantities.map((q) => q.quantity))]),
       { id: "requests" })));
-    parts.push(section(`Offers (${offers.count})`, table(
+    parts.push(section(`Offers (${offers.total}${offers.total > offers.items.length ? `, the first ${offers.items.length} shown` : ""})`, table(
       ["offer", "aggregator", "PoD", "direction", "steps", "withdrawn"],
       offers.items.map((o) => [o.offer_id, o.aggregator_id, o.pod_id,
                                `${o.direction} ${o.quantity_type}`, o.steps.length,
@@ -177,12 +177,22 @@
       vmin: Math.min(...picture.buses.map((b) => b[`vm_${which}_pu`])),
       load: Math.max(...picture.branches.map((b) => b[`loading_${which}_pct`])) });
     const b = worst("before"), a = worst("after");
-    return section(`Grid ${picture.grid}, session ${id}, MTU ${picture.mtu}`,
+    const pick = h("form", { onsubmit: (event) => {
+      event.preventDefault();
+      location.hash = `#/grid/${id}?mtu=${event.target.mtu.value}`;
+    } }, h("label", {}, "MTU ", h("input", { name: "mtu", type: "number", min: 0, max: 99,
+                                            value: picture.mtu })),
+    h("button", { type: "submit" }, "Show"),
+    " (default: the MTU whose forecast is closest to a limit)");
+    return section(`Grid ${picture.grid}, session ${id}, MTU ${picture.mtu}`, pick,
       h("p", { id: "grid-summary" }, `lowest voltage ${b.vmin.toFixed(4)} → ${a.vmin.toFixed(4)}`
         + ` pu; highest loading ${b.load.toFixed(1)} → ${a.load.toFixed(1)} %` +
         (picture.converged ? "" : " (a power flow did not converge)")),
       h("div", { class: "maps" }, h("figure", {}, before, h("figcaption", {}, "forecast")),
-        h("figure", {}, after, h("figcaption", {}, "with the validated awards"))));
+        h("figure", {}, after, h("figcaption", {}, "with the validated awards"))),
+      h("p", { class: "legend" }, "Buses: green at 1 pu, turning blue towards the lower " +
+        "voltage limit and red towards the upper one. Lines and transformers: green below " +
+        "80 % of their rating, orange up to the limit, red beyond it."));
   }
 
   async function wallets(params) {
