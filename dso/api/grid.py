@@ -1,5 +1,7 @@
 """``GET /v1/dso/grid``: the DSO's grid points, what an aggregator registers its PoDs
-under (primary substation → MV feeder → secondary substation; Platone flow 0)."""
+under (primary substation → MV feeder → secondary substation; Platone flow 0); and
+``GET /v1/dso/sessions/{id}/grid-picture``: the grid's voltages and loadings in one MTU of
+a session, before and after its awards (``dso.picture``)."""
 
 from __future__ import annotations
 
