@@ -89,6 +89,12 @@ class Settings(BaseSettings):
         15.0, gt=0, le=24 * 60, description="how long a bearer token is valid (minutes)")
     retry_after_seconds: int = Field(
         5, ge=1, description="the Retry-After of a 503 when a service behind the API is down")
+    uftp_domain: str = Field(
+        "flexmarket.local", pattern=r"^([a-z0-9]+(-[a-z0-9]+)*\.)+[a-z]{2,}$",
+        description="the market's Internet domain in USEF/UFTP messages (docs/uftp.md)")
+    uftp_domains: dict[str, str] = Field(
+        default_factory=dict, description="USEF/UFTP: participants' Internet domains, JSON "
+        "{participant id: domain}; one not named is <id in lower case>.<UFTP_DOMAIN>")
 
     log_level: str = Field("WARNING", description="structured log level")
     processors: str = Field(

@@ -40,6 +40,7 @@ from market.api.v1 import (
     requests,
     sessions,
     settlements,
+    uftp,
 )
 from market.clock import build_clock
 from market.domain.clock import Clock
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     for router in (auth_api.router, health.router, sessions.router, requests.router, offers.router,
                    outcomes.router, pods.router, scd.router, portfolio.router,
                    settlements.router, kpis.router, dso_grid.router, dso_state.router,
-                   dso_kpis.router, audit_router, dashboard_router):
+                   dso_kpis.router, audit_router, dashboard_router, uftp.router):
         declare_access(router)
         app.include_router(router)
     app.add_exception_handler(FlexmarketError, _flexmarket_error)  # type: ignore[arg-type]

@@ -144,6 +144,36 @@ class FlexOfferWithdrawn(EventPayload):
     aggregator_id: str = ParticipantId
 
 
+class _UftpMessageReceived(EventPayload):
+    """A USEF/UFTP message the market took (docs/uftp.md), as received, in canonical XML.
+
+    A UFTP message says more than the request or offer it became can hold: who addressed
+    whom, its ids, sequences and origins, its expiry, its PTUs as laid out and its prices
+    as spelt; and a FlexOrder must repeat an offer's PTUs exactly as offered. So the
+    message itself is kept beside its submission, on the same topic and key: exporting it
+    gives back what was received, and the log shows what each participant said in UFTP.
+    """
+
+    session_id: str = SessionId
+    message_id: str = Field(pattern=r"^[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$")
+    sender_id: str = ParticipantId
+    xml: str = Field(min_length=1, max_length=512 * 1024)
+
+
+@event_type("UftpFlexOfferReceived", topic=Topic.OFFERS, key="session_id")
+class UftpFlexOfferReceived(_UftpMessageReceived):
+    """The FlexOffer that offer ``offer_id`` was submitted as."""
+
+    offer_id: str = Identifier
+
+
+@event_type("UftpFlexRequestReceived", topic=Topic.REQUESTS, key="session_id")
+class UftpFlexRequestReceived(_UftpMessageReceived):
+    """The FlexRequest that request ``request_id`` was submitted as."""
+
+    request_id: str = Identifier
+
+
 class AwardLine(_Value):
     """A quantity of one offer given to one request in one MTU, and what it is worth.
 

@@ -29,6 +29,7 @@ from tests.builders import (
     make_location,
     make_max_flexibility,
     make_offer_body,
+    make_offer_submitted,
     make_reading,
     make_request_body,
     make_validated_award,
@@ -75,9 +76,9 @@ def pod_body(t: Tenant, fresh: str) -> dict[str, Any]:
 @contextmanager
 def api_world(stack: Settings, tmp: Path) -> Iterator[TestClient]:
     """The API in process on the DA session's open gate, over the harness's PoDs (PODS),
-    with an offer and requests of each tenant, a validated outcome, baselines, a week of
-    readings and a PoD to unregister, all projected, and the submissions anchored on an
-    anvil of its own."""
+    with an offer and requests of each tenant, a validated outcome and its offer,
+    baselines, a week of readings and a PoD to unregister, all projected, and the
+    submissions anchored on an anvil of its own."""
     port = free_port()
     chain = {"var_dir": tmp / "var", "anvil_port": port,
              "chain_url": f"http://127.0.0.1:{port}"}
@@ -88,6 +89,8 @@ def api_world(stack: Settings, tmp: Path) -> Iterator[TestClient]:
         award = make_validated_award()
         publish(market.settings, [
             new_event(make_validated_outcome((award,)), actor="MARKET"),
+            # The offer the outcome's award is of (its FlexOrder repeats the offer).
+            new_event(make_offer_submitted(), actor="AGG-1"),
             new_event(make_baseline(DELIVERY_DAY), actor="AGG-1"),
             new_event(make_baseline(DELIVERY_DAY, pod_id="POD-000004",
                                     aggregator_id="AGG-2"), actor="AGG-2"),
@@ -109,7 +112,7 @@ def api_world(stack: Settings, tmp: Path) -> Iterator[TestClient]:
                 EVENTS[(role, name)] = answer["event_id"]
             tenant.offer, tenant.request, tenant.tso_request = (
                 offer["id"], request["id"], tso["id"])
-        market.wait_until(select(func.count()).select_from(FlexOfferRow), 2, "offers projected")
+        market.wait_until(select(func.count()).select_from(FlexOfferRow), 3, "offers projected")
         market.wait_until(select(func.count()).select_from(FlexRequestRow), 4,
                           "requests projected")
         anchored = select(func.count()).select_from(EventRow).join(

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from uuid import NAMESPACE_URL, uuid5
 
 import pytest
 from fastapi.testclient import TestClient
@@ -27,6 +28,7 @@ from ledger.settings import Settings
 from market.api.app import create_app
 from tests.auth import bearer, token
 from tests.builders import (
+    DA_SESSION,
     make_max_flexibility,
     make_offer_body,
     make_request_body,
@@ -42,6 +44,7 @@ from tests.integration.api_world import (
     api_world,
     pod_body,
 )
+from tests.uftp_samples import offer_xml, request_xml
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -53,6 +56,7 @@ class Call:
     url: str
     params: dict[str, Any] | None = None
     json: Any = None
+    xml: str | None = None  # a USEF/UFTP message
 
 
 # How to call each operation as participant ``me`` (of role ``role``) on the records of
@@ -67,6 +71,18 @@ def _slots() -> list[dict[str, float]]:
 def _owner(t: Tenant, role: str) -> str:
     """Whose id a call names: the caller's role's participant in tenant ``t``."""
     return t.ids[role]
+
+
+def _uftp_message(t: Tenant, role: str, fresh: str) -> str:
+    """A UFTP message of the role's participant in tenant ``t`` (its default domain): an
+    aggregator's FlexOffer for its PoD, a DSO's FlexRequest at feeder PS-1-F1, a TSO's at
+    PoM PS-1; a new MessageID per call."""
+    domain, message_id = f"{_owner(t, role).lower()}.flexmarket.local", str(uuid5(
+        NAMESPACE_URL, f"matrix:{fresh}"))
+    if role == "aggregator":
+        return offer_xml(domain, t.pod, message_id)
+    return request_xml(domain, "mv_feeder/PS-1-F1" if role == "dso" else "pom/PS-1",
+                       message_id)
 
 
 CALLS: dict[tuple[str, str], Build] = {
@@ -158,11 +174,22 @@ CALLS: dict[tuple[str, str], Build] = {
     ("GET", "/v1/dso/grid"): lambda t, role, fresh: Call("GET", "/v1/dso/grid"),
     ("GET", "/v1/dso/state"): lambda t, role, fresh: Call(
         "GET", "/v1/dso/state", {"at": "2026-06-09T08:00:00+00:00"}),
+    ("GET", "/v1/dso/sessions/{session_id}/grid-picture"): lambda t, role, fresh: Call(
+        "GET", f"/v1/dso/sessions/{DA_SESSION}/grid-picture", {"mtu": 70}),
     ("GET", "/v1/dso/kpis/forecast-reliability"): lambda t, role, fresh: Call(
         "GET", "/v1/dso/kpis/forecast-reliability", {"delivery_day": "2026-06-09"}),
     ("GET", "/audit/events/{event_id}/proof"): lambda t, role, fresh: Call(
         "GET", f"/audit/events/{_event_of(t, role)}/proof"),
     ("GET", "/audit/batches"): lambda t, role, fresh: Call("GET", "/audit/batches"),
+    ("POST", "/v1/uftp/messages"): lambda t, role, fresh: Call(
+        "POST", "/v1/uftp/messages", xml=_uftp_message(t, role, fresh)),
+    ("GET", "/v1/uftp/offers/{offer_id}"): lambda t, role, fresh: Call(
+        "GET", f"/v1/uftp/offers/{t.offer}"),
+    ("GET", "/v1/uftp/requests/{request_id}"): lambda t, role, fresh: Call(
+        "GET", f"/v1/uftp/requests/{OWN.request}"),
+    ("GET", "/v1/uftp/sessions/{session_id}/orders/{participant_id}"):
+        lambda t, role, fresh: Call(
+            "GET", f"/v1/uftp/sessions/{DA_SESSION}/orders/{_owner(t, role)}"),
 }
 
 # Operations with no tenant: everyone allowed reads the same thing.
@@ -170,7 +197,9 @@ SHARED = {("GET", "/v1/sessions"), ("GET", "/v1/sessions/{session_id}"),
           ("GET", "/v1/sessions/{session_id}/requests"), ("GET", "/v1/requests/{request_id}"),
           ("GET", "/v1/sessions/{session_id}/outcomes/{stage}"),
           ("GET", "/v1/kpis/end-of-day"), ("GET", "/v1/dso/grid"), ("GET", "/v1/dso/state"),
-          ("GET", "/v1/dso/kpis/forecast-reliability"), ("GET", "/audit/batches")}
+          ("GET", "/v1/dso/sessions/{session_id}/grid-picture"),
+          ("GET", "/v1/dso/kpis/forecast-reliability"), ("GET", "/audit/batches"),
+          ("GET", "/v1/uftp/requests/{request_id}")}
 # Destructive own writes run once, by the first role allowed: a second would be a 409.
 ONCE = {("POST", "/v1/requests/{request_id}/withdrawal"),
         ("POST", "/v1/offers/{offer_id}/withdrawal"),
@@ -204,6 +233,9 @@ def _declared(method: str, path: str) -> dict[str, str]:
 
 
 def _send(client: TestClient, call: Call, headers: dict[str, str]) -> Any:
+    if call.xml is not None:
+        return client.request(call.method, call.url, params=call.params, content=call.xml,
+                              headers={**headers, "Content-Type": "application/xml"})
     return client.request(call.method, call.url, params=call.params, json=call.json,
                           headers=headers)
 

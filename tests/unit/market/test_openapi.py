@@ -15,9 +15,14 @@ OPERATIONS = [(path, method, op) for path, item in DOCUMENT["paths"].items()
 ERROR_BODY = "#/components/schemas/ErrorBody"
 
 
-def _schema_ref(response: dict[str, Any]) -> str | None:
-    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+def _schema_ref(response: dict[str, Any], media_type: str = "application/json") -> str | None:
+    schema = response.get("content", {}).get(media_type, {}).get("schema", {})
     return schema.get("$ref")
+
+
+def _answer_ref(response: dict[str, Any]) -> str | None:
+    """The model of a success: JSON, or XML for the USEF/UFTP routes (docs/uftp.md)."""
+    return _schema_ref(response) or _schema_ref(response, "application/xml")
 
 
 @pytest.mark.parametrize(("path", "method", "op"), OPERATIONS,
@@ -26,7 +31,7 @@ def test_every_operation_declares_its_model_and_errors(path: str, method: str,
                                                        op: dict[str, Any]) -> None:
     responses = op["responses"]
     ok = [code for code in responses if code.startswith("2")]
-    assert ok and all(_schema_ref(responses[c]) for c in ok), f"{path}: no response model"
+    assert ok and all(_answer_ref(responses[c]) for c in ok), f"{path}: no response model"
     assert {"401", "403", "422", "503"} <= set(responses)
     errors = [code for code in responses if code[0] in "45"]
     assert all(_schema_ref(responses[c]) == ERROR_BODY for c in errors), path
