@@ -37,10 +37,10 @@ from ledger.topics import ANCHORED_TOPICS, Topic, topic_name
 Kind = Literal["altered", "forged", "gap", "deleted", "unanchored", "unprojected", "repeated"]
 TAMPERING: frozenset[str] = frozenset({"altered", "forged", "gap", "deleted"})
 # Tables checked otherwise: events row by row, anchor batches against the chain; the
-# projector's own bookkeeping and the API's idempotency keys (not derived from the log)
-# not at all.
+# projector's own bookkeeping and what is written beside the log (credentials, the API's
+# idempotency keys) not at all.
 NOT_REPLAYED = {EventRow.__tablename__, AnchorBatchRow.__tablename__,
-                ProjectorOffset.__tablename__, "idempotency_keys", *NOT_PROJECTED}
+                ProjectorOffset.__tablename__, *NOT_PROJECTED}
 
 
 @dataclass(frozen=True)

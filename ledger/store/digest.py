@@ -19,9 +19,9 @@ from ledger.envelope import format_time
 from ledger.store.models import Base
 from ledger.store.queries import utc
 
-# Credentials, not a projection of the log: a replay has none, and a digest of secret
-# hashes would say nothing.
-NOT_PROJECTED = frozenset({"participants"})
+# Written beside the log, not projected from it, so a replay rebuilds neither: credentials
+# (and a digest of secret hashes would say nothing), and the API's idempotency keys.
+NOT_PROJECTED = frozenset({"participants", "idempotency_keys"})
 
 
 def normalise(value: Any) -> Any:
