@@ -16,6 +16,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import Connection
 
 from dso.domain.powerflow import FlowResult, Limits, PowerFlow
@@ -101,21 +102,24 @@ def session_picture(conn: Connection, settings: Settings, pf: PowerFlow, limits:
                    vm_before_pu=round(float(before.vm_pu[i]), 5),
                    vm_after_pu=round(float(after.vm_pu[i]), 5))
         for i, b in enumerate(pf.buses) for x, y in [_coordinates(net.bus.at[b, "geo"], i)])
-    lines = tuple(
-        BranchPicture(kind="line", index=int(i), from_bus=int(net.line.at[i, "from_bus"]),
-                      to_bus=int(net.line.at[i, "to_bus"]),
-                      loading_before_pct=round(float(before.line_loading_pct[k]), 2),
-                      loading_after_pct=round(float(after.line_loading_pct[k]), 2))
-        for k, i in enumerate(net.line.index))
-    trafos = tuple(
-        BranchPicture(kind="trafo", index=int(i), from_bus=int(net.trafo.at[i, "hv_bus"]),
-                      to_bus=int(net.trafo.at[i, "lv_bus"]),
-                      loading_before_pct=round(float(before.trafo_loading_pct[k]), 2),
-                      loading_after_pct=round(float(after.trafo_loading_pct[k]), 2))
-        for k, i in enumerate(net.trafo.index))
+    branches = (*_branches("line", net.line, "from_bus", "to_bus", before.line_loading_pct,
+                           after.line_loading_pct),
+                *_branches("trafo", net.trafo, "hv_bus", "lv_bus", before.trafo_loading_pct,
+                           after.trafo_loading_pct))
     return GridPicture(grid=grid.name, session_id=session_id, mtu=mtu,
                        converged=before.converged and after.converged, limits=limits,
-                       buses=buses, branches=lines + trafos)
+                       buses=buses, branches=branches)
+
+
+def _branches(kind: Literal["line", "trafo"], table: pd.DataFrame, from_column: str,
+              to_column: str, before: np.ndarray, after: np.ndarray) -> list[BranchPicture]:
+    """Each line or transformer of ``table`` with its loading in both solutions (their
+    arrays follow the table's order)."""
+    return [BranchPicture(kind=kind, index=int(i), from_bus=int(table.at[i, from_column]),
+                          to_bus=int(table.at[i, to_column]),
+                          loading_before_pct=round(float(before[k]), 2),
+                          loading_after_pct=round(float(after[k]), 2))
+            for k, i in enumerate(table.index)]
 
 
 def _coordinates(geo: object, position: int) -> tuple[float, float]:
