@@ -146,9 +146,10 @@ def worker() -> None:
 
 
 @main.command("demo")
-@click.option("--pods", default=30, show_default=True, help="PoDs to register")
+@click.option("--pods", default=300, show_default=True, help="PoDs to register")
 def demo(pods: int) -> None:
-    """Start the stack, register PoDs, and show them projected into the read models."""
+    """Start the stack, register PoDs, and run one market day on a simulated clock: the
+    day-ahead and six real-time sessions, delivery, settlement, an audit, a summary."""
     from ledger.demo import run_demo
 
     run_demo(get_settings(), pods=pods)

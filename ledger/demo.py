@@ -1,7 +1,9 @@
 """``make demo``: PoDs registered by three aggregators travel as events through Kafka and
 the projector into the PostgreSQL read models, are anchored on the anvil chain in Merkle
-batches, and one of them is proven against the chain; then a day-ahead session runs on a
-simulated clock (``market.demo``). Later stages grow this into a whole market day.
+batches, and one of them is proven against the chain; then one market day runs on a
+simulated clock (``market.demo``: the day-ahead session, the delivery day's six real-time
+sessions, setpoints, light nodes' readings, settlement), an independent audit scans it
+(``market.demo_audit``) and a summary says what it did (``market.demo_summary``).
 """
 
 from __future__ import annotations
@@ -32,10 +34,14 @@ from ledger.settings import Settings
 from ledger.store.digest import table_digests
 from ledger.store.migrate import upgrade
 from ledger.store.models import AnchorBatchRow, DeadLetterRow, EventRow, PodRow
-from ledger.store.queries import find_batch, get_event
+from ledger.store.queries import find_batch
 from ledger.topics import ensure_topics
 from ledger.worker_process import WorkerProcess
-from market.demo import run_market_session, wait_or_fail
+from market.demo import run_market_day
+from market.demo_audit import run_audit
+from market.demo_browse import report_and_dashboard
+from market.demo_summary import day_summary, print_summary, zero_counts
+from market.demo_support import wait_or_fail
 from market.domain.events import SettlementMechanismCreated
 
 AGGREGATORS = ("AGG-ROMA-1", "AGG-ROMA-2", "AGG-ROMA-3")
@@ -73,7 +79,8 @@ def registry_events(pods: int, grid: Grid, seed: int = 7) -> list[Event]:
 
 
 def run_demo(settings: Settings, *, pods: int) -> None:
-    """Start the stack, publish registry events, wait for the projection, print a summary."""
+    """Start the stack, publish registry events, wait for the projection, run a market
+    day on a simulated clock, audit it and print what it did."""
     # The demo is the demo profile: the stack's well-known secrets and signing key.
     settings = settings.model_copy(update={"profile": "demo"})
     if not settings.database_url:
@@ -96,10 +103,25 @@ def run_demo(settings: Settings, *, pods: int) -> None:
         with EventProducer(settings) as producer:
             producer.publish_all(events)
         _wait_projected(engine, [str(e.event_id) for e in events], worker)
-        _wait_anchored(engine, str(events[-1].event_id), worker)
+        _wait_anchored(engine, [str(e.event_id) for e in events], worker)
     _summary(engine, events)
     _audit(settings, engine, events[len(events) // 2], deployment.addresses["EventAnchor"])
-    run_market_session(settings, registry_events(pods, load_grid(settings.dso_grid)))
+    engine.dispose()  # the stack's read models; the market day runs on a deployment of its own
+    market, plan = run_market_day(settings, registry_events(pods, load_grid(settings.dso_grid)))
+    audit = run_audit(market, plan)
+    # The demo's own deployment (topics demo-<run>., a SQLite read-model file), its day
+    # and sessions: what the summary reads, and what a report of the day would read.
+    settings, engine, day, session_ids = (market.settings, market.engine, market.day,
+                                          market.session_ids)
+    try:
+        summary = day_summary(settings, engine, day, session_ids, audit=audit)
+        print_summary(summary)
+        missing = zero_counts(summary)
+        if missing:
+            raise click.ClickException(f"stages that counted nothing: {', '.join(missing)}")
+        report_and_dashboard(settings, engine, day, summary)
+    finally:
+        engine.dispose()
 
 
 def _wait_projected(engine, event_ids: list[str], worker: WorkerProcess,  # type: ignore[no-untyped-def]
@@ -116,17 +138,23 @@ def _wait_projected(engine, event_ids: list[str], worker: WorkerProcess,  # type
         wait_or_fail(worker, all_projected, "the events projected", timeout_s)
 
 
-def _wait_anchored(engine, event_id: str, worker: WorkerProcess,  # type: ignore[no-untyped-def]
+def _wait_anchored(engine, event_ids: list[str], worker: WorkerProcess,  # type: ignore[no-untyped-def]
                    timeout_s: float = 120.0) -> None:
-    """Until the batch holding ``event_id`` (the last published) is anchored and projected."""
+    """Until every event is in an anchored batch: the last of each partition, since a
+    partition's batches are anchored in order (the events spread over partitions whose
+    backlogs differ, so the last one published says nothing of the others)."""
 
     def anchored() -> bool:
         with engine.connect() as conn:
-            row = get_event(conn, event_id)
-            return row is not None and find_batch(conn, row.topic, row.partition,
-                                                  row.offset) is not None
+            last: dict[tuple[str, int], int] = {}
+            for row in conn.execute(select(EventRow.topic, EventRow.partition, EventRow.offset)
+                                    .where(EventRow.event_id.in_(event_ids))):
+                key = (row.topic, row.partition)
+                last[key] = max(last.get(key, -1), row.offset)
+            return all(find_batch(conn, topic, partition, offset) is not None
+                       for (topic, partition), offset in last.items())
 
-    wait_or_fail(worker, anchored, "the last event anchored (is anvil up?)", timeout_s)
+    wait_or_fail(worker, anchored, "the events anchored (is anvil up?)", timeout_s)
 
 
 def _audit(settings: Settings, engine, event: Event,  # type: ignore[no-untyped-def]

@@ -138,13 +138,7 @@
                    `${o.cost_eur.toFixed(2)} €, unserved ${o.unserved.toFixed(1)} kW·MTU; ` +
                    `Pareto front of ${p.pareto_front.length} points (the chosen one larger).`),
         front));
-      const chosen = p.pareto_front.findIndex((q) => q.cost_eur === o.cost_eur &&
-                                                     q.unserved === o.unserved);
-      FlexPlots.scatter(front, p.pareto_front.map((q) => ({
-        x: q.cost_eur, y: q.unserved,
-        label: `cost ${q.cost_eur.toFixed(2)} €, unserved ${q.unserved.toFixed(1)}, ` +
-               `risk ${q.risk.toFixed(2)}` })),
-        { xlabel: "cost (€)", ylabel: "unserved (kW·MTU)", chosen });
+      FlexPlots.paretoFront(front, p.pareto_front, o);
     } else {
       parts.push(section("Market outcome", h("p", {}, "Not cleared yet.")));
     }

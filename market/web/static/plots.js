@@ -27,6 +27,10 @@
     let lo = Math.min(...values), hi = Math.max(...values);
     if (zero) { lo = Math.min(lo, 0); hi = Math.max(hi, 0); }
     if (!isFinite(lo) || !isFinite(hi)) { lo = 0; hi = 1; }
+    // At least 2 % of the values' size: differences below that are rounding, not a
+    // trade-off, and must not fill the plot.
+    const least = Math.max(0.02 * Math.max(Math.abs(lo), Math.abs(hi)), 1e-9);
+    if (hi - lo < least) { const mid = (hi + lo) / 2; lo = mid - least / 2; hi = mid + least / 2; }
     if (lo === hi) { lo -= 1; hi += 1; }
     const pad = (hi - lo) * 0.05;
     return [zero && lo === 0 ? 0 : lo - pad, hi + pad];
@@ -65,8 +69,9 @@
   /** Points {x, y, label}; the chosen one (`chosen` index) drawn larger. */
   function scatter(host, points, { xlabel, ylabel, chosen } = {}) {
     const svg = canvas(host, `${ylabel} against ${xlabel}`);
-    const [sx, sy] = axes(svg, extent(points.map((p) => p.x), true),
-                          extent(points.map((p) => p.y), true), xlabel, ylabel);
+    // Zoomed to the points: a front's trade-off spans a few per cent of its values.
+    const [sx, sy] = axes(svg, extent(points.map((p) => p.x), false),
+                          extent(points.map((p) => p.y), false), xlabel, ylabel);
     points.forEach((p, i) => {
       const dot = node("circle", { cx: sx(p.x), cy: sy(p.y), r: i === chosen ? 7 : 4,
                                    class: i === chosen ? "point chosen" : "point" }, svg);
@@ -176,5 +181,19 @@
     return svg;
   }
 
-  global.FlexPlots = { scatter, bars, lines, gridMap, voltageColour };
+  /** A session's Pareto front drawn as cost against unserved quantity, or against risk
+   *  when every point serves everything (the usual case once offers suffice), with the
+   *  chosen point's index. */
+  function paretoFront(host, front, chosenObjectives) {
+    const spread = new Set(front.map((q) => q.unserved)).size > 1;
+    const y = spread ? "unserved" : "risk";
+    const chosen = front.findIndex((q) => chosenObjectives && q.cost_eur === chosenObjectives.cost_eur &&
+                                          q[y] === chosenObjectives[y]);
+    return scatter(host, front.map((q) => ({
+      x: q.cost_eur, y: q[y],
+      label: `cost ${q.cost_eur.toFixed(2)} €, unserved ${q.unserved.toFixed(1)} kW·MTU, risk ${q.risk.toFixed(2)}` })),
+      { xlabel: "cost (€)", ylabel: spread ? "unserved (kW·MTU)" : "risk (all served)", chosen });
+  }
+
+  global.FlexPlots = { scatter, bars, lines, gridMap, paretoFront, voltageColour };
 })(typeof window !== "undefined" ? window : globalThis);

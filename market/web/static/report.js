@@ -13,10 +13,14 @@
   const euros = (cents) => `${(cents / 100).toLocaleString("en", { minimumFractionDigits: 2 })} €`;
   const figure = (id, caption) => h("figure", {}, h("div", { id, class: "plot-host" }), h("figcaption", {}, caption));
 
-  const summary = REPORT.summary || {};
-  if (Object.keys(summary).length) {
+  // The demo's summary, less what the tables below show in full.
+  const flat = (v) => (v === null || typeof v !== "object" ? String(v)
+    : Array.isArray(v) ? v.map(flat).join("; ")
+    : Object.entries(v).map(([k, x]) => `${k.replace(/_/g, " ")}: ${flat(x)}`).join(", "));
+  const summary = Object.entries(REPORT.summary || {}).filter(([k]) => !["sessions", "kpis"].includes(k));
+  if (summary.length) {
     root.append(h("h2", {}, "What the day did"), table(["stage", "figures"],
-      Object.entries(summary).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : v])));
+      summary.map(([k, v]) => [k.replace(/_/g, " "), flat(v)])));
   }
 
   root.append(h("h2", {}, "Sessions"), table(
@@ -26,14 +30,11 @@
       s.objectives ? s.objectives.unserved.toFixed(1) : "–", s.pareto_front.length])));
 
   const cleared = REPORT.sessions.filter((s) => s.pareto_front.length);
-  root.append(h("h2", {}, "Pareto front per session (cost against unserved; the chosen point in red)"));
+  root.append(h("h2", {}, "Pareto front per session (the chosen point in red)"));
   for (const s of cleared) {
     const id = `pareto-${s.session_id}`;
     root.append(figure(id, s.session_id));
-    const chosen = s.pareto_front.findIndex((q) => q.cost_eur === s.objectives.cost_eur && q.unserved === s.objectives.unserved);
-    FlexPlots.scatter(document.getElementById(id), s.pareto_front.map((q) => ({ x: q.cost_eur, y: q.unserved,
-      label: `cost ${q.cost_eur.toFixed(2)} €, unserved ${q.unserved.toFixed(1)}, risk ${q.risk.toFixed(2)}` })),
-      { xlabel: "cost (€)", ylabel: "unserved (kW·MTU)", chosen });
+    FlexPlots.paretoFront(document.getElementById(id), s.pareto_front, s.objectives);
   }
 
   root.append(h("h2", {}, "Bus voltages before and after the awards (each session's worst MTU)"));
