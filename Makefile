@@ -13,6 +13,7 @@ demo: stack
 	$(BIN)/flexmarket demo
 
 test: stack
+	$(BIN)/flexmarket stack up --only chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

@@ -52,14 +52,20 @@ class GridPicture:
     grid: str
     session_id: str
     mtu: int
-    converged: bool
     limits: Limits
     buses: tuple[BusPicture, ...]
     branches: tuple[BranchPicture, ...]
 
 
+class PictureDiverged(Exception):
+    """The power flow of the MTU asked for does not converge: there is nothing to draw."""
+
+
 def severity(result: FlowResult, limits: Limits) -> float:
-    """How close a solution is to its limits: 1.0 at a limit, above 1 past it."""
+    """How close a solution is to its limits: 1.0 at a limit, above 1 past it; a
+    solution that did not converge is never the one to draw (-inf)."""
+    if not result.converged:
+        return float("-inf")
     loading = max([*result.line_loading_pct, *result.trafo_loading_pct, 0.0])
     low = (1.0 - float(np.min(result.vm_pu))) / (1.0 - limits.v_min_pu)
     high = (float(np.max(result.vm_pu)) - 1.0) / (limits.v_max_pu - 1.0)
@@ -78,7 +84,12 @@ def before_and_after(pf: PowerFlow, scenario: MtuScenario,
 def session_picture(conn: Connection, settings: Settings, pf: PowerFlow, limits: Limits,
                     session_id: str, mtu: int | None = None) -> GridPicture | None:
     """The picture of ``session_id`` (its worst MTU unless ``mtu`` is given), or None for a
-    session not in the calendar or an MTU it does not deliver."""
+    session not in the calendar or an MTU it does not deliver.
+
+    Raises:
+        PictureDiverged: the MTU's power flow, before or after the awards, does not
+            converge (its voltages would be no numbers).
+    """
     slot = find_session(session_id, ZoneInfo(settings.time_zone))
     if slot is None or (mtu is not None and not slot.covers(mtu)):
         return None
@@ -96,6 +107,9 @@ def session_picture(conn: Connection, settings: Settings, pf: PowerFlow, limits:
         mtu = max(scenarios, key=lambda m: severity(before_and_after(
             pf, scenarios[m], {})[0], limits))
     before, after = before_and_after(pf, scenarios[mtu], awarded[mtu])
+    if not (before.converged and after.converged):
+        raise PictureDiverged(f"the power flow of MTU {mtu} does not converge "
+                              f"{'before' if not before.converged else 'after'} the awards")
     net = grid.net
     buses = tuple(
         BusPicture(bus=int(b), name=str(net.bus.at[b, "name"]), x=x, y=y,
@@ -107,7 +121,7 @@ def session_picture(conn: Connection, settings: Settings, pf: PowerFlow, limits:
                 *_branches("trafo", net.trafo, "hv_bus", "lv_bus", before.trafo_loading_pct,
                            after.trafo_loading_pct))
     return GridPicture(grid=grid.name, session_id=session_id, mtu=mtu,
-                       converged=before.converged and after.converged, limits=limits,
+                       limits=limits,
                        buses=buses, branches=branches)
 
 

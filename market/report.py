@@ -10,6 +10,7 @@ out of the read models:
 
 from __future__ import annotations
 
+import html
 import json
 from collections import defaultdict
 from datetime import date
@@ -19,8 +20,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, func, select
 
+from dso.domain.powerflow import Limits, PowerFlow
 from dso.grids import limits_of, power_flow_of
-from dso.picture import session_picture
+from dso.picture import GridPicture, PictureDiverged, session_picture
 from ledger.settings import Settings
 from market.domain.calendar import day_sessions
 from market.kpi_report import end_of_day_report
@@ -43,7 +45,7 @@ def day_report_data(conn: Connection, settings: Settings, day: date) -> dict[str
     for slot in day_sessions(day, zone):
         market = latest_outcome(conn, slot.session_id, "market")
         validated = latest_outcome(conn, slot.session_id, "validated")
-        picture = session_picture(conn, settings, pf, limits, slot.session_id) \
+        picture = _picture(conn, settings, pf, limits, slot.session_id) \
             if validated is not None else None
         sessions.append({
             "session_id": slot.session_id, "kind": str(slot.kind),
@@ -53,7 +55,7 @@ def day_report_data(conn: Connection, settings: Settings, day: date) -> dict[str
             "pareto_front": market.payload["pareto_front"] if market else [],
             "objectives": market.payload["objectives"] if market else None,
             "grid": None if picture is None else {
-                "grid": picture.grid, "mtu": picture.mtu, "converged": picture.converged,
+                "grid": picture.grid, "mtu": picture.mtu,
                 "v_min_pu": limits.v_min_pu, "v_max_pu": limits.v_max_pu,
                 "max_loading_pct": limits.max_loading_pct,
                 "buses": [vars(b) for b in picture.buses],
@@ -67,15 +69,16 @@ def day_report_data(conn: Connection, settings: Settings, day: date) -> dict[str
 
 def render_report(data: dict[str, Any], summary: dict[str, Any] | None = None) -> str:
     """The report as one HTML document (styles and scripts inline)."""
-    payload = json.dumps({**data, "summary": summary or {}}, default=str)
-    # Inside <script>, "</" could close the element early.
-    payload = payload.replace("</", "<\\/")
+    # Inside <script> no "<" may stay: "</script>" or "<!--" in the data would end or
+    # bend the element. JSON's \u003c is the same character to the script.
+    payload = json.dumps({**data, "summary": summary or {}}, default=str).replace("<", "\\u003c")
+    day, grid = html.escape(data["day"]), html.escape(data["grid"])
     css = (STATIC / "style.css").read_text()
     scripts = "\n".join((STATIC / name).read_text() for name in ("plots.js", "report.js"))
     return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>flexmarket — market day {data['day']}</title><style>{css}</style></head>"
-            f"<body><header><strong>flexmarket</strong> market day {data['day']} on "
-            f"{data['grid']}</header><main id=\"report\"></main>"
+            f"<title>flexmarket — market day {day}</title><style>{css}</style></head>"
+            f"<body><header><strong>flexmarket</strong> market day {day} on "
+            f"{grid}</header><main id=\"report\"></main>"
             f"<script>const REPORT = {payload};</script><script>{scripts}</script>"
             f"</body></html>")
 
@@ -88,6 +91,15 @@ def write_day_report(engine: Engine, settings: Settings, day: date, path: Path,
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_report(data, summary), encoding="utf-8")
     return path
+
+
+def _picture(conn: Connection, settings: Settings, pf: PowerFlow, limits: Limits,
+             session_id: str) -> GridPicture | None:
+    """The session's grid picture, or none when even its worst MTU's flow diverges."""
+    try:
+        return session_picture(conn, settings, pf, limits, session_id)
+    except PictureDiverged:
+        return None
 
 
 def _count(conn: Connection, model: Any, session_id: str) -> int:

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
 from dso.grids import grid_of, limits_of, power_flow_of
-from dso.picture import session_picture
-from ledger.errors import NotFound
+from dso.picture import PictureDiverged, session_picture
+from ledger.errors import Conflict, NotFound
 from ledger.http import errors
 from market.api.deps import DbConnection, GridOperator, Session, SettingsDep
 
@@ -77,7 +77,6 @@ class GridPicturePublic(BaseModel):
     grid: str
     session_id: str
     mtu: int
-    converged: bool
     v_min_pu: float
     v_max_pu: float
     max_loading_pct: float
@@ -86,7 +85,7 @@ class GridPicturePublic(BaseModel):
 
 
 @router.get("/sessions/{session_id}/grid-picture", response_model=GridPicturePublic,
-            responses=errors(404))
+            responses=errors(404, 409))
 def get_grid_picture(session: Session, conn: DbConnection, settings: SettingsDep,
                      caller: GridOperator,
                      mtu: Annotated[int | None, Query(
@@ -94,15 +93,18 @@ def get_grid_picture(session: Session, conn: DbConnection, settings: SettingsDep
                          "the one whose forecast is closest to a limit)")] = None,
                      ) -> GridPicturePublic:
     """Voltages and loadings of one MTU of the session, before and after its awards."""
-    picture = session_picture(conn, settings, power_flow_of(settings.dso_grid),
-                              limits_of(settings), session.session_id, mtu)
+    try:
+        picture = session_picture(conn, settings, power_flow_of(settings.dso_grid),
+                                  limits_of(settings), session.session_id, mtu)
+    except PictureDiverged as exc:
+        raise Conflict(str(exc), code="POWER_FLOW_DIVERGED", field="mtu") from None
     if picture is None:
         raise NotFound(f"session {session.session_id} does not deliver MTU {mtu}",
                        code="MTU_NOT_IN_SESSION", field="mtu")
     limits = picture.limits
     return GridPicturePublic(
         grid=picture.grid, session_id=picture.session_id, mtu=picture.mtu,
-        converged=picture.converged, v_min_pu=limits.v_min_pu, v_max_pu=limits.v_max_pu,
+        v_min_pu=limits.v_min_pu, v_max_pu=limits.v_max_pu,
         max_loading_pct=limits.max_loading_pct,
         buses=[BusPicturePublic(**vars(b)) for b in picture.buses],
         branches=[BranchPicturePublic(**vars(b)) for b in picture.branches])

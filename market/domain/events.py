@@ -144,6 +144,9 @@ class FlexOfferWithdrawn(EventPayload):
     aggregator_id: str = ParticipantId
 
 
+KEPT_XML_CHARS = 512 * 1024  # a received UFTP message, in canonical XML
+
+
 class _UftpMessageReceived(EventPayload):
     """A USEF/UFTP message the market took (docs/uftp.md), as received, in canonical XML.
 
@@ -157,7 +160,7 @@ class _UftpMessageReceived(EventPayload):
     session_id: str = SessionId
     message_id: str = Field(pattern=r"^[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$")
     sender_id: str = ParticipantId
-    xml: str = Field(min_length=1, max_length=512 * 1024)
+    xml: str = Field(min_length=1, max_length=KEPT_XML_CHARS)
 
 
 @event_type("UftpFlexOfferReceived", topic=Topic.OFFERS, key="session_id")

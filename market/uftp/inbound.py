@@ -6,10 +6,10 @@ the market takes, and what the market needs of it that UFTP leaves open.
 Mapping (units in ``units.py``):
 
 - FlexOffer → offer: the sender is the aggregator; ``CongestionPoint`` names the PoD
-  (``ea1.<yyyy-mm>.<domain>:<PoD id>``, or ``ean.<PoD id>``): flexmarket offers a PoD's
-  flexibility, and an entity address is how USEF names a connection. Each PTU of each PTU
-  element is one price step, in active power (P), all-or-nothing: USEF orders an offer as
-  offered or not at all.
+  (``ea1.<yyyy-mm>.<domain>:<PoD id>``, or ``ean.<PoD id>`` for an all-digit EAN):
+  flexmarket offers a PoD's flexibility, and an entity address is how USEF names a
+  connection. Each PTU of each PTU element is one price step, in active power (P),
+  all-or-nothing: USEF orders an offer as offered or not at all.
 - FlexRequest → request: the sender is the DSO (a TSO sends as USEF's DSO); its
   ``CongestionPoint`` names the grid point (``ea1.<yyyy-mm>.<domain>:<kind>/<id>``, kind one
   of ``primary_substation``, ``mv_feeder``, ``secondary_substation`` or ``pom``); the PTUs
@@ -61,10 +61,14 @@ def check_message(message: FlexOffer | FlexRequest, time_zone: str, now: datetim
     duration or UTC offset; a message is not processed after it expires).
 
     Raises:
-        Rejected: ``UFTP_PTU_DURATION``, ``UFTP_TIME_ZONE``.
+        Rejected: ``UFTP_PERIOD`` (a day beyond the calendar's years 2000–2999),
+            ``UFTP_PTU_DURATION``, ``UFTP_TIME_ZONE``.
         Conflict: ``UFTP_MESSAGE_EXPIRED`` after ``ValidUntil`` or ``ExpirationDateTime``.
     """
     root = type(message).__name__
+    if not date(2000, 1, 1) <= message.period <= date(2999, 12, 31):
+        raise Rejected(f"Period {message.period} is beyond the market's calendar",
+                       code="UFTP_PERIOD", field=f"{root}.Period")
     if duration_seconds(message.ptu_duration) != MTU.total_seconds():
         raise Rejected(f"the market's PTU is PT15M, not {message.ptu_duration}",
                        code="UFTP_PTU_DURATION", field=f"{root}.PTU-Duration")

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, JSONResponse
 
 from ledger.auth.access import PUBLIC
-from ledger.chain import IN_PROCESS
 from ledger.errors import NotFound
 from market.api.deps import SettingsDep
 
@@ -47,14 +47,25 @@ def dashboard_asset(name: str) -> FileResponse:
 
 @router.get("/config.json", openapi_extra=PUBLIC)
 def dashboard_config(settings: SettingsDep) -> JSONResponse:
-    """The chain a browser can ask, and the EventAnchor this deployment anchors to."""
-    chain_url = settings.browser_chain_url or settings.chain_endpoint
-    deployment: dict[str, object] = {}
-    if settings.deployment_file.is_file():
+    """The chain a browser can ask, and the EventAnchor this deployment anchors to.
+
+    The API's own chain URL is offered only when it is a node on this machine: a hosted
+    node's URL usually carries its key, which this public route must not hand out. Any
+    other deployment names the browser's URL itself (``FLEXMARKET_BROWSER_CHAIN_URL``).
+    """
+    chain_url = settings.browser_chain_url or _local(settings.chain_endpoint)
+    try:
         deployment = json.loads(settings.deployment_file.read_text())
-    addresses = deployment.get("addresses") or {}
-    return JSONResponse({
-        "chain_url": None if chain_url == IN_PROCESS else chain_url,
-        "chain_id": deployment.get("chain_id"),
-        "event_anchor": addresses.get("EventAnchor") if isinstance(addresses, dict) else None,
-    })
+        anchor = deployment["addresses"]["EventAnchor"]
+        chain_id = deployment["chain_id"]
+    except (OSError, ValueError, KeyError, TypeError):
+        anchor = chain_id = None  # not deployed (yet): the auditor names its own
+    return JSONResponse({"chain_url": chain_url, "chain_id": chain_id, "event_anchor": anchor})
+
+
+def _local(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.hostname in ("127.0.0.1", "localhost") \
+            and not (parts.username or parts.password or parts.query):
+        return url
+    return None

@@ -107,7 +107,8 @@ def run(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[R
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     path = chromium_path()
-    assert path is not None, "Chromium is missing: `flexmarket stack up` installs it"
+    assert path is not None, "Chromium is missing: `flexmarket stack up --only chromium` (run by " \
+                             "`make test`) installs it"
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(path),
                                               args=list(HEADLESS_ARGS))

@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 
 from ledger.auth.access import OWN, Principal
 from ledger.auth.roles import Role
-from ledger.errors import FlexmarketError, NotFound
+from ledger.errors import FlexmarketError, NotFound, Rejected
 from ledger.http import errors
 from ledger.settings import Settings
 from ledger.store.queries import utc
@@ -42,6 +42,7 @@ from market.api.v1 import offers, outcomes, requests
 from market.api.v1.schemas import FlexOfferPublic, SubmissionAccepted
 from market.domain.calendar import SessionSlot
 from market.domain.events import (
+    KEPT_XML_CHARS,
     FlexOfferSubmitted,
     FlexRequestSubmitted,
     UftpFlexOfferReceived,
@@ -158,15 +159,32 @@ def _keep(submitter: Submitter, caller: Principal, native: BaseModel,
            body=native, payload_of=lambda conn, now: kept)
 
 
+def _keepable(body: bytes, message: FlexOffer | FlexRequest) -> str:
+    """The message in the canonical form it is kept in, checked before anything is
+    written: canonical XML escapes what a sender may leave raw, so it can outgrow what an
+    event holds even when the body did not.
+
+    Raises:
+        Rejected: ``UFTP_TOO_LARGE`` on ``body``.
+    """
+    xml = canonical(body)
+    if len(xml) > KEPT_XML_CHARS:
+        raise Rejected(f"the {type(message).__name__} is {len(xml):,} characters in canonical "
+                       f"XML; the market keeps at most {KEPT_XML_CHARS:,}",
+                       code="UFTP_TOO_LARGE", field="body")
+    return xml
+
+
 def _take_offer(message: FlexOffer, body: bytes, slot: SessionSlot, settings: Settings,
                 submitter: Submitter, caller: Principal) -> tuple[int, SubmissionAccepted, str]:
     native = offer_submission(message, caller.participant_id, slot, ZoneInfo(settings.time_zone))
+    xml = _keepable(body, message)
     written = Response()
     answer = offers.submit_offer(native, slot, settings, submitter, written, caller,
                                  idempotency_key=f"uftp:{message.metadata.message_id}")
     _keep(submitter, caller, native, UftpFlexOfferReceived(
         session_id=slot.session_id, offer_id=answer.id, sender_id=caller.participant_id,
-        message_id=message.metadata.message_id, xml=canonical(body)))
+        message_id=message.metadata.message_id, xml=xml))
     return written.status_code, answer, f"/v1/uftp/offers/{answer.id}"
 
 
@@ -178,12 +196,13 @@ def _take_request(message: FlexRequest, body: bytes, slot: SessionSlot, conn: Co
     eligible = [] if role == "TSO" else uftp_queries.pods_under(conn, location)
     native = request_submission(message, caller.participant_id, role, slot,
                                 ZoneInfo(settings.time_zone), eligible)
+    xml = _keepable(body, message)
     written = Response()
     answer = requests.submit_request(native, slot, settings, submitter, written, caller,
                                      idempotency_key=f"uftp:{message.metadata.message_id}")
     _keep(submitter, caller, native, UftpFlexRequestReceived(
         session_id=slot.session_id, request_id=answer.id, sender_id=caller.participant_id,
-        message_id=message.metadata.message_id, xml=canonical(body)))
+        message_id=message.metadata.message_id, xml=xml))
     return written.status_code, answer, f"/v1/uftp/requests/{answer.id}"
 
 

@@ -118,7 +118,7 @@
                      `; delivers MTUs ${slot.first_mtu}–${slot.first_mtu + slot.mtu_count - 1}`
                      + ` of ${slot.delivery_day}. `,
                      h("a", { href: `#/grid/${id}` }, "The grid before and after"))];
-    parts.push(section(`Requests (${requests.total})`, table(
+    parts.push(section(`Requests (${requests.total}${requests.total > requests.items.length ? `, the first ${requests.items.length} shown` : ""})`, table(
       ["request", "by", "service", "direction", "at", "MTUs", "peak"],
       requests.items.map((r) => [r.request_id, r.requester_id, r.service,
                                  `${r.direction} ${r.quantity_type}`,
@@ -180,8 +180,7 @@
     " (default: the MTU whose forecast is closest to a limit)");
     return section(`Grid ${picture.grid}, session ${id}, MTU ${picture.mtu}`, pick,
       h("p", { id: "grid-summary" }, `lowest voltage ${b.vmin.toFixed(4)} → ${a.vmin.toFixed(4)}`
-        + ` pu; highest loading ${b.load.toFixed(1)} → ${a.load.toFixed(1)} %` +
-        (picture.converged ? "" : " (a power flow did not converge)")),
+        + ` pu; highest loading ${b.load.toFixed(1)} → ${a.load.toFixed(1)} %`),
       h("div", { class: "maps" }, h("figure", {}, before, h("figcaption", {}, "forecast")),
         h("figure", {}, after, h("figcaption", {}, "with the validated awards"))),
       h("p", { class: "legend" }, "Buses: green at 1 pu, turning blue towards the lower " +

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -238,3 +239,23 @@ def test_fr_mp_fs_5_awards_of_a_validated_outcome_are_flex_orders(market: Market
     assert _c14n(sent.text) == _c14n(received.text)
     assert client.get(f"{orders_url}/AGG-1", headers=bearer(
         "AGG-2", "aggregator")).status_code == 403
+
+
+def test_a_message_beyond_what_the_market_keeps_or_its_calendar_writes_nothing(
+        market: Market, client: TestClient) -> None:
+    """Two messages that pass the reader but cannot be taken: one whose canonical form
+    (each ">" of its text escaped) outgrows what an event keeps, one for a day beyond the
+    calendar. Each is a 422 naming the field, and nothing reaches the log."""
+    before = market.submissions_on_log()
+    offer = variant_xml("flex_offer", metadata={"message_id": str(uuid.uuid4())})
+    padded = offer.replace("</FlexOffer>", f"<x:Note xmlns:x='urn:example'>{'>' * 200_000}"
+                                          "</x:Note></FlexOffer>")
+    too_large = _post(client, padded, AGG_1)
+    assert too_large.status_code == 422, too_large.text
+    assert "UFTP_TOO_LARGE (body)" in (ET.fromstring(too_large.text).get("Message") or "")
+
+    far = _post(client, variant_xml("flex_offer", period=date(9999, 12, 31), metadata={
+        "message_id": str(uuid.uuid4())}), AGG_1)
+    assert far.status_code == 422, far.text
+    assert "UFTP_PERIOD (FlexOffer.Period)" in (ET.fromstring(far.text).get("Message") or "")
+    assert market.submissions_on_log() == before

@@ -37,3 +37,12 @@ def test_an_upward_award_raises_the_voltage_where_it_is_delivered() -> None:
     unchanged, again = before_and_after(pf, MtuScenario(load_scale=1.3), {})
     assert np.allclose(unchanged.vm_pu, again.vm_pu)
     assert np.allclose(unchanged.vm_pu, before.vm_pu)
+
+
+def test_a_solution_that_did_not_converge_is_never_the_worst() -> None:
+    diverged = FlowResult(converged=False, iterations=20, vm_pu=np.array([np.nan]),
+                          line_loading_pct=np.array([np.inf]), trafo_loading_pct=np.array([]),
+                          V=np.array([np.nan], dtype=complex), max_mismatch_pu=np.inf)
+    assert severity(diverged, Limits()) == float("-inf")
+    assert max([diverged, _result([0.95], [10.0], [10.0])],
+               key=lambda r: severity(r, Limits())).converged
