@@ -74,7 +74,8 @@ def render_report(data: dict[str, Any], summary: dict[str, Any] | None = None) -
     payload = json.dumps({**data, "summary": summary or {}}, default=str).replace("<", "\\u003c")
     day, grid = html.escape(data["day"]), html.escape(data["grid"])
     css = (STATIC / "style.css").read_text()
-    scripts = "\n".join((STATIC / name).read_text() for name in ("plots.js", "report.js"))
+    scripts = "\n".join((STATIC / name).read_text() for name in ("dom.js", "plots.js",
+                                                                  "report.js"))
     return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>flexmarket — market day {day}</title><style>{css}</style></head>"
             f"<body><header><strong>flexmarket</strong> market day {day} on "

@@ -6,28 +6,8 @@
   const main = () => document.getElementById("main");
   const TOKEN = "flexmarket.token";
 
-  // -- DOM ---------------------------------------------------------------------------
-  function h(tag, attrs, ...children) {
-    const el = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
-      else if (v !== undefined && v !== null) el.setAttribute(k, v);
-    }
-    for (const child of children.flat()) {
-      if (child !== null && child !== undefined) {
-        el.append(child instanceof Node ? child : String(child));
-      }
-    }
-    return el;
-  }
-
-  function table(columns, rows, attrs) {
-    return h("table", attrs, h("thead", {}, h("tr", {}, columns.map((c) => h("th", {}, c)))),
-             h("tbody", {}, rows.map((r) => h("tr", {}, r.map((cell) => h("td", {}, cell))))));
-  }
-
+  const { h, table, money } = FlexDom;
   const section = (title, ...body) => h("section", {}, h("h2", {}, title), ...body);
-  const money = (cents) => `${(cents / 100).toLocaleString("en", { minimumFractionDigits: 2 })} €`;
 
   // -- session and API ---------------------------------------------------------------
   function claims() {

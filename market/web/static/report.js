@@ -2,15 +2,7 @@
 (function () {
   "use strict";
   const root = document.getElementById("report");
-  function h(tag, attrs, ...children) {
-    const el = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, v);
-    for (const c of children.flat()) if (c !== null && c !== undefined) el.append(c instanceof Node ? c : String(c));
-    return el;
-  }
-  const table = (cols, rows) => h("table", {}, h("thead", {}, h("tr", {}, cols.map((c) => h("th", {}, c)))),
-    h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c) => h("td", {}, c))))));
-  const euros = (cents) => `${(cents / 100).toLocaleString("en", { minimumFractionDigits: 2 })} €`;
+  const { h, table, money } = FlexDom;
   const figure = (id, caption) => h("figure", {}, h("div", { id, class: "plot-host" }), h("figcaption", {}, caption));
 
   // The demo's summary, less what the tables below show in full.
@@ -61,7 +53,7 @@
   root.append(h("h2", {}, "Token flows (FlexToken, 1 token = 1 cent)"), figure("tokens", "by kind"));
   FlexPlots.bars(document.getElementById("tokens"), Object.keys(t.by_kind),
     [{ name: "€", values: Object.values(t.by_kind).map((c) => c / 100) }], { ylabel: "€" });
-  root.append(table(["payer", "payee", "amount"], t.flows.map((f) => [f.payer, f.payee, euros(f.cents)])));
+  root.append(table(["payer", "payee", "amount"], t.flows.map((f) => [f.payer, f.payee, money(f.cents)])));
 
   root.append(h("h2", {}, "End-of-day KPIs (Platone Annex C)"), table(["KPI", "scope", "value", "target"],
     REPORT.kpis.map((k) => [k.kpi, k.scope, k.value_pct === null ? "n/a" : `${k.value_pct.toFixed(1)} %`,
