@@ -26,7 +26,6 @@ from itertools import count
 from zoneinfo import ZoneInfo
 
 import aiohttp
-import httpx
 from sqlalchemy import Engine, create_engine, func, select
 
 from bench._common import bench_settings, pod_ids, pod_registrations
@@ -38,7 +37,7 @@ from ledger.settings import Settings
 from ledger.store.migrate import upgrade
 from ledger.store.models import PodRow
 from ledger.topics import ensure_topics
-from ledger.worker_process import WorkerProcess, free_port
+from ledger.worker_process import WorkerProcess, api_answers, free_port
 from market.domain.calendar import SessionKind, day_sessions
 from market.store.models import FlexOfferRow
 
@@ -191,13 +190,7 @@ def served_market(settings: Settings, pods: int) -> Iterator[Served]:
                 return conn.scalar(select(func.count()).select_from(PodRow)) == pods
         worker.wait_until(projected, what="the PoDs projected", timeout_s=120)
         base_url = settings.api_base_url
-
-        def up() -> bool:
-            try:
-                return httpx.get(f"{base_url}/v1/health", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
-        api.wait_until(up, what="the API", timeout_s=60)
+        api.wait_until(lambda: api_answers(settings), what="the API", timeout_s=60)
         yield Served(engine, base_url, request_token(base_url, AGGREGATOR, secret),
                      session_id, pods)
     engine.dispose()

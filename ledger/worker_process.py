@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
+
 from ledger.settings import Settings
 
 
@@ -102,6 +104,15 @@ class WorkerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def api_answers(settings: Settings) -> bool:
+    """Whether ``flexmarket serve`` at the settings' base URL answers its health check
+    (liveness only, no service behind it): what to wait for while one starts."""
+    try:
+        return httpx.get(f"{settings.api_base_url}/v1/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def free_port() -> int:

@@ -25,7 +25,7 @@ from ledger.settings import Settings
 from ledger.store.migrate import upgrade
 from ledger.store.models import EventRow, PodRow
 from ledger.topics import ensure_topics
-from ledger.worker_process import WorkerProcess, free_port
+from ledger.worker_process import WorkerProcess, api_answers, free_port
 from market.clock import build_clock
 from market.demo_delivery import DeliveryPlan, print_delivery
 from market.demo_offers import offer_bodies, offer_key, offering, post_offers
@@ -35,7 +35,6 @@ from market.demo_support import (
     ClockBar,
     DemoDay,
     all_consumed,
-    api_up,
     new_run,
     outcome,
     post,
@@ -104,7 +103,7 @@ def run_day_ahead(day: DemoDay, registrations: list[Event]) -> None:
         with EventProducer(settings) as producer:
             producer.publish_all(registrations)
         wait_or_fail(worker, lambda: row_count(engine, PodRow) > 0, "the PoDs projected", 60)
-        wait_or_fail(api, api_up(settings), "the API", 30)
+        wait_or_fail(api, lambda: api_answers(settings), "the API", 30)
         day.tokens = sign_in(settings, engine)
         click.echo(f"   waiting for the gate to open ({session.opens_at.astimezone(zone):%H:%M} "
                    "Rome) and the DSO platform's forecast power flows …")

@@ -30,7 +30,7 @@ from access_layer.ingest import send_packets
 from access_layer.store.models import SetpointRow
 from ledger.settings import Settings
 from ledger.store.models import EventRow
-from ledger.worker_process import WorkerProcess
+from ledger.worker_process import WorkerProcess, api_answers
 from market.clock import build_clock
 from market.demo_delivery import (
     DeliveryPlan,
@@ -41,7 +41,7 @@ from market.demo_delivery import (
     window_packets,
 )
 from market.demo_offers import offer_bodies, offering, post_offers, real_time_pods
-from market.demo_support import ClockBar, DemoDay, api_up, outcome, wait_or_fail
+from market.demo_support import ClockBar, DemoDay, outcome, wait_or_fail
 from market.demo_tso import TSO_ID, TsoSimulator, pom_of
 from market.domain.calendar import SessionSlot, delivery_mtus, local_midnight
 from market.domain.clock import SimulatedClock
@@ -126,7 +126,7 @@ def run_delivery_day(day: DemoDay) -> DeliveryPlan:
             WorkerProcess(day.settings, logs / "demo-delivery-api.log",
                           command=("serve",)) as api, \
             httpx.Client(timeout=30) as client, ClockBar(clock, end, day.zone) as bar:
-        wait_or_fail(api, bar.watching(api_up(day.settings)), "the API", 60)
+        wait_or_fail(api, bar.watching(lambda: api_answers(day.settings)), "the API", 60)
         fund_and_upload_baselines(client, day, plan)
         bar.say(f"   funded the operators; baselines for the {len(plan.pods)} PoDs that "
                 f"deliver ({len(awarded)} awarded day-ahead, the others offer in real "

@@ -183,17 +183,6 @@ def all_consumed(settings: Settings) -> bool:
     return all(done.get(k, 0) >= end for k, end in ends.items())
 
 
-def api_up(settings: Settings):  # type: ignore[no-untyped-def]
-    """A condition: the API answers its health check."""
-    def up() -> bool:
-        try:
-            return httpx.get(f"{settings.api_base_url}/v1/health",
-                             timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-    return up
-
-
 def outcome(engine: Engine, session_id: str, stage: str) -> Any | None:
     """The session's newest market, technical or validated outcome, if any."""
     with engine.connect() as conn:

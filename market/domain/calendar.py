@@ -32,6 +32,12 @@ RT_OUTCOME_DUE_BEFORE = timedelta(minutes=30)
 RT_SETPOINTS_BEFORE = timedelta(minutes=15)
 
 
+# The days the calendar computes: a wider range has no market, and the years past it
+# overflow the local-midnight arithmetic at the edges.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
 class SessionKind(StrEnum):
     """Day-ahead or real-time."""
 
@@ -159,6 +165,6 @@ def find_session(session_id_: str, zone: ZoneInfo | None = None) -> SessionSlot 
         day = date(int(parts[1]), int(parts[2]), int(parts[3]))
     except ValueError:
         return None
-    if day.year < 2000 or day.year > 2999:
+    if not FIRST_DAY <= day <= LAST_DAY:
         return None
     return next((s for s in day_sessions(day, zone) if s.session_id == session_id_), None)

@@ -35,6 +35,8 @@ from pydantic import ValidationError
 from ledger.errors import Conflict, Rejected
 from market.api.v1.schemas import FlexOfferCreate, FlexRequestCreate
 from market.domain.calendar import (
+    FIRST_DAY,
+    LAST_DAY,
     MTU,
     SessionSlot,
     SessionState,
@@ -61,12 +63,12 @@ def check_message(message: FlexOffer | FlexRequest, time_zone: str, now: datetim
     duration or UTC offset; a message is not processed after it expires).
 
     Raises:
-        Rejected: ``UFTP_PERIOD`` (a day beyond the calendar's years 2000–2999),
+        Rejected: ``UFTP_PERIOD`` (a day beyond the calendar),
             ``UFTP_PTU_DURATION``, ``UFTP_TIME_ZONE``.
         Conflict: ``UFTP_MESSAGE_EXPIRED`` after ``ValidUntil`` or ``ExpirationDateTime``.
     """
     root = type(message).__name__
-    if not date(2000, 1, 1) <= message.period <= date(2999, 12, 31):
+    if not FIRST_DAY <= message.period <= LAST_DAY:
         raise Rejected(f"Period {message.period} is beyond the market's calendar",
                        code="UFTP_PERIOD", field=f"{root}.Period")
     if duration_seconds(message.ptu_duration) != MTU.total_seconds():

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import httpx
 
 from deploy.stack.node_tools import Anvil
 from ledger.anchoring import AnchoredBatch, Stream
@@ -19,7 +16,13 @@ from ledger.kafka_log import end_offsets
 from ledger.settings import Settings
 from ledger.store.migrate import upgrade
 from ledger.topics import ANCHORED_TOPICS, ensure_topics, topic_name
-from ledger.worker_process import WorkerProcess, free_port, settings_env
+from ledger.worker_process import (
+    WorkerProcess,
+    WorkerWaitFailed,
+    api_answers,
+    free_port,
+    settings_env,
+)
 from tests.integration.projection_harness import isolated
 
 
@@ -107,17 +110,12 @@ class ApiServer(WorkerProcess):
 
     def __enter__(self) -> ApiServer:
         self.start()
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{self.settings.api_base_url}/v1/health", timeout=2)
-                return self
-            except httpx.HTTPError:
-                if not self.alive() or time.monotonic() > deadline:
-                    self.stop()
-                    raise AssertionError(
-                        f"API did not start: {self.log_file.read_text()}") from None
-                time.sleep(0.2)
+        try:
+            self.wait_until(lambda: api_answers(self.settings), what="the API", timeout_s=30)
+        except WorkerWaitFailed as exc:
+            self.stop()
+            raise AssertionError(f"API did not start: {exc}") from None
+        return self
 
 
 def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 from ledger.auth.access import AnyParticipant
 from market.api.deps import ClockDep, DbConnection, Session, SettingsDep, errors
 from market.api.v1.schemas import OutcomeRefs, SessionPage, SessionPublic
-from market.domain.calendar import SessionSlot, day_sessions
+from market.domain.calendar import FIRST_DAY, LAST_DAY, SessionSlot, day_sessions
 from market.domain.clock import Clock
 from market.store.queries import latest_outcome
 
@@ -38,7 +38,7 @@ def list_sessions(
     clock: ClockDep, settings: SettingsDep, conn: DbConnection, caller: AnyParticipant,
     delivery_day: Annotated[date | None, Query(
         description="local delivery day; default: today and tomorrow on the market's clock",
-        ge=date(2000, 1, 1), le=date(2999, 12, 31))] = None,
+        ge=FIRST_DAY, le=LAST_DAY)] = None,
 ) -> SessionPage:
     """The day-ahead and six real-time sessions of a delivery day, in gate order."""
     zone = ZoneInfo(settings.time_zone)
